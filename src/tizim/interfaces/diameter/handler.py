@@ -1,0 +1,202 @@
+"""Per-connection Diameter logic with no I/O: bytes in, answer bytes out.
+
+Kept apart from asyncio so the whole protocol — framing, dispatch, every error answer — can
+be driven directly by tests and by hypothesis, and so one bad message can only ever cost its
+own connection. Requests are handled synchronously in arrival order, which is what makes
+pipelined answers come back in order.
+
+Choices where RFC 6733 leaves room:
+- A MICR before CER on a connection is answered anyway (a peer that skips the capabilities
+  exchange is merely impolite; refusing it with 3010 would only cut off equipment checks).
+- Answers (R bit clear) are ignored: this server never sends requests.
+- Framing that cannot be trusted (version != 1, length < 20 or above `max_length`) gets one
+  answer if the header looks like a request, then the connection is closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable
+
+from tizim.interfaces.diameter import avps as A
+from tizim.interfaces.diameter.messages import Answers
+from tizim.interfaces.diameter.requests import (
+    RequestError,
+    offers_s13,
+    parse_base_request,
+    parse_micr,
+)
+
+log = logging.getLogger(__name__)
+
+Lookup = Callable[[str, "str | None", "str | None"], str]
+DEFAULT_MAX_LENGTH = 65536
+
+_U32 = struct.Struct(">I")
+_AVP_HEADER = struct.Struct(">II")
+
+
+class Handler:
+    """Shared by every connection of one server: the status lookup and answer encoders."""
+
+    def __init__(self, lookup: Lookup, answers: Answers, max_length: int = DEFAULT_MAX_LENGTH):
+        self.lookup = lookup
+        self.answers = answers
+        self.max_length = max_length
+
+    def handle(self, msg: bytes, host_ip: str) -> tuple[bytes | None, bool]:
+        """Answer one framed message; returns (answer or None, close the connection after)."""
+        flags = msg[4]
+        if not flags & A.FLAG_REQUEST:
+            return None, False
+        command = int.from_bytes(msg[5:8], "big")
+        application = _U32.unpack_from(msg, 8)[0]
+        if command == A.CMD_ME_IDENTITY_CHECK and application == A.APP_S13:
+            if flags & A.FLAG_ERROR or len(msg) % 4:
+                return self._bad_header(msg, flags), False
+            return self._micr(msg), False
+        if command in A.BASE_COMMANDS and application == A.APP_BASE:
+            if flags & A.FLAG_ERROR or len(msg) % 4:
+                return self._bad_header(msg, flags), False
+            return self._base(msg, command, host_ip)
+        if application not in (A.APP_BASE, A.APP_S13):
+            return self._protocol_error(msg, A.APPLICATION_UNSUPPORTED, "application not supported")
+        return self._protocol_error(msg, A.COMMAND_UNSUPPORTED, f"command {command} not supported")
+
+    def framing_error(self, header: bytes, result_code: int) -> bytes | None:
+        """The answer to a message whose framing is broken, if it looks like a request."""
+        if len(header) < A.HEADER_LENGTH or not header[4] & A.FLAG_REQUEST:
+            return None
+        return self.answers.plain(header, result_code, "cannot frame message; closing")
+
+    def _micr(self, msg: bytes) -> bytes:
+        answers = self.answers
+        try:
+            request = parse_micr(msg)
+        except RequestError as error:
+            session = session_avp(msg)
+            if error.result_code == A.INVALID_AVP_BITS:
+                return answers.protocol_error(
+                    msg, session, error.result_code, error.reason, error.failed_avp
+                )
+            return answers.mica_error(
+                msg, session, error.result_code, error.reason, error.failed_avp
+            )
+        try:
+            status = self.lookup(request.imei, request.software_version, request.imsi)
+        except Exception:
+            log.exception("equipment status lookup failed")
+            status = ""
+        answer = answers.mica(msg, request.session_avp, status)
+        if answer is None:
+            log.error("equipment status source answered %r", status)
+            return answers.mica_error(
+                msg, request.session_avp, A.UNABLE_TO_COMPLY, "status lookup failed", b""
+            )
+        return answer
+
+    def _base(self, msg: bytes, command: int, host_ip: str) -> tuple[bytes | None, bool]:
+        try:
+            request = parse_base_request(msg, command)
+        except RequestError as error:
+            if command == A.CMD_CAPABILITIES_EXCHANGE:
+                cea = self.answers.cea(
+                    msg, host_ip, error.result_code, error.reason, error.failed_avp
+                )
+                return cea, True
+            if error.result_code == A.INVALID_AVP_BITS:
+                return self._protocol_error(msg, error.result_code, error.reason)
+            answer = self.answers.plain(msg, error.result_code, error.reason, error.failed_avp)
+            return answer, False
+        if command == A.CMD_CAPABILITIES_EXCHANGE:
+            if not offers_s13(request):
+                reason = "S13 (16777252) not offered"
+                return self.answers.cea(msg, host_ip, A.NO_COMMON_APPLICATION, reason), True
+            return self.answers.cea(msg, host_ip), False
+        return self.answers.plain(msg, A.SUCCESS), command == A.CMD_DISCONNECT_PEER
+
+    def _bad_header(self, msg: bytes, flags: int) -> bytes:
+        if flags & A.FLAG_ERROR:
+            return self.answers.protocol_error(
+                msg, session_avp(msg), A.INVALID_HDR_BITS, "E bit set in a request"
+            )
+        return self.answers.plain(msg, A.INVALID_MESSAGE_LENGTH, "length not a multiple of 4")
+
+    def _protocol_error(self, msg: bytes, code: int, reason: str) -> tuple[bytes, bool]:
+        return self.answers.protocol_error(msg, session_avp(msg), code, reason), False
+
+
+def session_avp(msg: bytes) -> bytes:
+    """The Session-Id AVP of a request as received, or b"" if absent or unreadable."""
+    pos, end = A.HEADER_LENGTH, len(msg)
+    while end - pos >= 8:
+        code, flags_length = _AVP_HEADER.unpack_from(msg, pos)
+        length = flags_length & 0xFFFFFF
+        if length < 8 or pos + length > end:
+            return b""
+        if code == A.AVP_SESSION_ID and not flags_length >> 24 & A.AVP_FLAG_VENDOR:
+            return msg[pos : min(pos + ((length + 3) & ~3), end)]
+        pos += (length + 3) & ~3
+    return b""
+
+
+class Connection:
+    """Framing for one TCP connection: accumulates bytes, answers every complete message.
+
+    A partial message waits in `pending` until `needed` bytes are there, so a peer that
+    trickles a large message byte by byte costs linear, not quadratic, copying.
+    """
+
+    def __init__(self, handler: Handler, host_ip: str) -> None:
+        self.handler = handler
+        self.host_ip = host_ip
+        self.pending = bytearray()
+        self.needed = 0
+        self.closed = False
+
+    def receive(self, data: bytes) -> tuple[list[bytes], bool]:
+        """Feed received bytes; returns the answers to send, and whether to close after."""
+        if self.closed:
+            return [], True
+        if self.pending:
+            self.pending += data
+            if len(self.pending) < self.needed:
+                return [], False
+            buf = bytes(self.pending)
+        else:
+            buf = data
+        out: list[bytes] = []
+        handler = self.handler
+        handle = handler.handle
+        pos, size = 0, len(buf)
+        close = False
+        needed = A.HEADER_LENGTH
+        while size - pos >= A.HEADER_LENGTH:
+            version_length = _U32.unpack_from(buf, pos)[0]
+            length = version_length & 0xFFFFFF
+            if version_length >> 24 != A.VERSION:
+                close = self._framing(out, buf[pos : pos + 20], A.UNSUPPORTED_VERSION)
+                break
+            if length < A.HEADER_LENGTH or length > handler.max_length:
+                close = self._framing(out, buf[pos : pos + 20], A.INVALID_MESSAGE_LENGTH)
+                break
+            if size - pos < length:
+                needed = length
+                break
+            answer, close = handle(buf[pos : pos + length], self.host_ip)
+            pos += length
+            if answer is not None:
+                out.append(answer)
+            if close:
+                break
+        self.closed = close
+        self.pending = bytearray() if close or pos == size else bytearray(buf[pos:])
+        self.needed = needed
+        return out, close
+
+    def _framing(self, out: list[bytes], header: bytes, code: int) -> bool:
+        answer = self.handler.framing_error(header, code)
+        if answer is not None:
+            out.append(answer)
+        return True

@@ -1,0 +1,214 @@
+"""Reading incoming requests: the MICR hot path scan, and checks for the base commands.
+
+`parse_micr` walks the AVPs of an ME-Identity-Check-Request with `struct.unpack_from` and
+keeps only offsets and the four values an answer needs: no object per AVP, no dictionary.
+The base commands (CER/DWR/DPR) are rare, so they use the generic decoder in `codec.py`.
+A request that breaks a rule raises `RequestError` carrying the RFC 6733 result code, a
+human reason (sent back as Error-Message) and the Failed-AVP content.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+from tizim.interfaces.diameter import avps as A
+from tizim.interfaces.diameter.codec import (
+    DiameterDecodeError,
+    Message,
+    decode_message,
+    encode_avp,
+)
+
+_AVP_HEADER = struct.Struct(">II")
+_U32 = struct.Struct(">I")
+
+# Minimum zero-filled payload of a missing AVP in Failed-AVP (RFC 6733 7.5).
+_MIN_PAYLOAD = {
+    A.AVP_AUTH_SESSION_STATE: 4,
+    A.AVP_VENDOR_ID: 4,
+    A.AVP_DISCONNECT_CAUSE: 4,
+    A.AVP_HOST_IP_ADDRESS: 6,
+}
+
+# Mandatory AVPs per request command, in the order they are reported missing.
+REQUIRED_AVPS: dict[int, tuple[tuple[int, int], ...]] = {
+    A.CMD_CAPABILITIES_EXCHANGE: (
+        (A.AVP_ORIGIN_HOST, 0),
+        (A.AVP_ORIGIN_REALM, 0),
+        (A.AVP_HOST_IP_ADDRESS, 0),
+        (A.AVP_VENDOR_ID, 0),
+        (A.AVP_PRODUCT_NAME, 0),
+    ),
+    A.CMD_DEVICE_WATCHDOG: ((A.AVP_ORIGIN_HOST, 0), (A.AVP_ORIGIN_REALM, 0)),
+    A.CMD_DISCONNECT_PEER: (
+        (A.AVP_ORIGIN_HOST, 0),
+        (A.AVP_ORIGIN_REALM, 0),
+        (A.AVP_DISCONNECT_CAUSE, 0),
+    ),
+    A.CMD_ME_IDENTITY_CHECK: (
+        (A.AVP_SESSION_ID, 0),
+        (A.AVP_AUTH_SESSION_STATE, 0),
+        (A.AVP_ORIGIN_HOST, 0),
+        (A.AVP_ORIGIN_REALM, 0),
+        (A.AVP_DESTINATION_REALM, 0),
+        (A.AVP_TERMINAL_INFORMATION, A.VENDOR_3GPP),
+    ),
+}
+
+
+class RequestError(Exception):
+    """A request we answer with an error: result code, reason, Failed-AVP payload."""
+
+    def __init__(self, result_code: int, reason: str, failed_avp: bytes = b"") -> None:
+        super().__init__(reason)
+        self.result_code = result_code
+        self.reason = reason
+        self.failed_avp = failed_avp
+
+
+class Micr(NamedTuple):
+    """What an ME-Identity-Check answer needs from its request."""
+
+    session_avp: bytes  # the Session-Id AVP exactly as received, padding included
+    imei: str
+    software_version: str | None
+    imsi: str | None
+
+
+def missing_avp(code: int, vendor_id: int = 0) -> RequestError:
+    payload = b"\0" * _MIN_PAYLOAD.get(code, 0)
+    return RequestError(
+        A.MISSING_AVP,
+        f"missing AVP {code}" + (f" (vendor {vendor_id})" if vendor_id else ""),
+        encode_avp(code, payload, vendor_id=vendor_id),
+    )
+
+
+def _utf8(msg: bytes, start: int, end: int, avp_start: int) -> str:
+    try:
+        return msg[start:end].decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError(
+            A.INVALID_AVP_VALUE, "AVP value is not valid UTF-8", msg[avp_start:end]
+        ) from None
+
+
+def _bad_length(msg: bytes, pos: int, code: int, vendor: int) -> RequestError:
+    return RequestError(
+        A.INVALID_AVP_LENGTH,
+        f"AVP {code} has an invalid length",
+        encode_avp(code, b"", vendor_id=vendor),
+    )
+
+
+def parse_micr(msg: bytes) -> Micr:
+    """Scan a complete, framed MICR (header included) for the fields an answer needs."""
+    end = len(msg)
+    pos = A.HEADER_LENGTH
+    session = terminal = None
+    imsi = None
+    seen = 0  # bit set of required AVPs found: see REQUIRED_AVPS[MICR] order
+    unpack = _AVP_HEADER.unpack_from
+    while pos < end:
+        if end - pos < 8:
+            raise RequestError(A.INVALID_AVP_LENGTH, "truncated AVP header")
+        code, flags_length = unpack(msg, pos)
+        flags = flags_length >> 24
+        length = flags_length & 0xFFFFFF
+        vendor = 0
+        value = pos + 8
+        if flags & A.AVP_FLAG_VENDOR:
+            if end - pos < 12:
+                raise RequestError(A.INVALID_AVP_LENGTH, "truncated AVP header")
+            vendor = _U32.unpack_from(msg, value)[0]
+            value += 4
+        stop = pos + length
+        if stop < value or stop > end:
+            raise _bad_length(msg, pos, code, vendor)
+        if flags & A.AVP_FLAGS_RESERVED:
+            raise RequestError(
+                A.INVALID_AVP_BITS, f"AVP {code} has reserved flag bits set", msg[pos:stop]
+            )
+        if vendor == 0:
+            if code == A.AVP_SESSION_ID:
+                if session is None:
+                    _utf8(msg, value, stop, pos)
+                    session = msg[pos : min(pos + ((length + 3) & ~3), end)]
+                seen |= 1
+            elif code == A.AVP_AUTH_SESSION_STATE:
+                if stop - value != 4:
+                    raise _bad_length(msg, pos, code, vendor)
+                if _U32.unpack_from(msg, value)[0] > 1:
+                    raise RequestError(A.INVALID_AVP_VALUE, "bad Auth-Session-State", msg[pos:stop])
+                seen |= 2
+            elif code == A.AVP_ORIGIN_HOST:
+                seen |= 4
+            elif code == A.AVP_ORIGIN_REALM:
+                seen |= 8
+            elif code == A.AVP_DESTINATION_REALM:
+                seen |= 16
+            elif code == A.AVP_USER_NAME:
+                imsi = _utf8(msg, value, stop, pos)
+        elif vendor == A.VENDOR_3GPP and code == A.AVP_TERMINAL_INFORMATION:
+            terminal = (value, stop)
+            seen |= 32
+        pos += (length + 3) & ~3
+    if seen != 63:
+        required = REQUIRED_AVPS[A.CMD_ME_IDENTITY_CHECK]
+        for bit, (code, vendor) in enumerate(required):
+            if not seen & (1 << bit):
+                raise missing_avp(code, vendor)
+    assert session is not None and terminal is not None  # guaranteed by `seen`
+    imei, software_version = _parse_terminal(msg, *terminal)
+    return Micr(session, imei, software_version, imsi)
+
+
+def _parse_terminal(msg: bytes, pos: int, end: int) -> tuple[str, str | None]:
+    """IMEI and Software-Version from inside Terminal-Information."""
+    imei = software_version = None
+    while pos < end:
+        if end - pos < 12:
+            raise RequestError(A.INVALID_AVP_LENGTH, "truncated AVP in Terminal-Information")
+        code, flags_length = _AVP_HEADER.unpack_from(msg, pos)
+        flags = flags_length >> 24
+        length = flags_length & 0xFFFFFF
+        header = 12 if flags & A.AVP_FLAG_VENDOR else 8
+        vendor = _U32.unpack_from(msg, pos + 8)[0] if header == 12 else 0
+        stop = pos + length
+        if length < header or stop > end:
+            raise _bad_length(msg, pos, code, vendor)
+        if vendor == A.VENDOR_3GPP:
+            if code == A.AVP_IMEI and imei is None:
+                imei = _utf8(msg, pos + 12, stop, pos)
+            elif code == A.AVP_SOFTWARE_VERSION and software_version is None:
+                software_version = _utf8(msg, pos + 12, stop, pos)
+        pos += (length + 3) & ~3
+    if imei is None:
+        raise missing_avp(A.AVP_IMEI, A.VENDOR_3GPP)
+    return imei, software_version
+
+
+def parse_base_request(msg: bytes, command_code: int) -> Message:
+    """Decode a CER/DWR/DPR with the generic codec and check its mandatory AVPs."""
+    try:
+        message = decode_message(msg)
+    except DiameterDecodeError as error:
+        raise RequestError(error.result_code, error.reason) from None
+    for code, vendor in REQUIRED_AVPS[command_code]:
+        if message.find(code, vendor) is None:
+            raise missing_avp(code, vendor)
+    return message
+
+
+def offers_s13(cer: Message) -> bool:
+    """Whether a CER advertises S13 (or relay), directly or in Vendor-Specific-Application-Id."""
+    wanted = {_U32.pack(A.APP_S13), _U32.pack(A.APP_RELAY)}
+    candidates = [avp for avp in cer.avps if avp.vendor_id == 0]
+    for avp in cer.avps:
+        if avp.code == A.AVP_VENDOR_SPECIFIC_APPLICATION_ID and avp.children:
+            candidates.extend(avp.children)
+    return any(
+        c.code == A.AVP_AUTH_APPLICATION_ID and c.vendor_id == 0 and c.data in wanted
+        for c in candidates
+    )

@@ -1,0 +1,150 @@
+"""The S13 Diameter server on asyncio: one `asyncio.Protocol` per peer connection.
+
+A plain `Protocol` (not streams) because `data_received` lets us answer every complete
+message in one synchronous pass and send all answers with a single `write`: no task, no
+future, no await per request. The status source is synchronous for the same reason; it is
+an in-memory index and must answer in microseconds. A peer that does not read its answers
+gets its reading paused (flow control), so it can only ever slow itself down.
+
+Run it next to uvicorn in the same loop with `await start_s13_server(...)`, or in a thread
+of its own with `S13ServerThread` (tests, scripts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Protocol
+
+from tizim.interfaces.diameter.handler import DEFAULT_MAX_LENGTH, Connection, Handler
+from tizim.interfaces.diameter.messages import Answers
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 3868
+
+
+class EquipmentStatusSource(Protocol):
+    """Where the server looks up an IMEI. Synchronous and fast (an in-memory index).
+
+    `imei` is the raw IMEI AVP string: 14, 15 or 16 digits, or garbage, which the source
+    judges (garbage is "black"). Returns "white", "grey", "black" or "unknown".
+    """
+
+    def equipment_status(
+        self, imei: str, software_version: str | None, imsi: str | None
+    ) -> str: ...
+
+
+class S13Protocol(asyncio.Protocol):
+    """One peer connection: bytes go to a `Connection`, answers come back in order."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.transport: asyncio.Transport | None = None
+        self.connection: Connection | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sockname = transport.get_extra_info("sockname")
+        host_ip = sockname[0] if isinstance(sockname, tuple) else "127.0.0.1"
+        self.connection = Connection(self.handler, host_ip)
+
+    def data_received(self, data: bytes) -> None:
+        transport, connection = self.transport, self.connection
+        if transport is None or connection is None:
+            return
+        try:
+            answers, close = connection.receive(data)
+        except Exception:  # a bug must cost only this peer, never the server
+            log.exception("closing Diameter connection after an internal error")
+            transport.abort()
+            return
+        if answers:
+            transport.write(answers[0] if len(answers) == 1 else b"".join(answers))
+        if close:
+            transport.close()
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def pause_writing(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        self.connection = None
+
+
+async def start_s13_server(
+    source: EquipmentStatusSource,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    origin_host: str = "tizim.eir.kz",
+    origin_realm: str = "eir.kz",
+    *,
+    max_message_length: int = DEFAULT_MAX_LENGTH,
+) -> asyncio.Server:
+    """Listen for S13 peers on the running loop; close the returned server to stop."""
+    handler = Handler(
+        source.equipment_status, Answers(origin_host, origin_realm), max_message_length
+    )
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: S13Protocol(handler), host, port, backlog=1024)
+    log.info("S13 Diameter server listening on %s", [s.getsockname() for s in server.sockets])
+    return server
+
+
+class S13ServerThread:
+    """The server on its own event loop in a daemon thread; `port` is the bound port.
+
+    Use as a context manager: `with S13ServerThread(source, port=0) as s: connect(s.port)`.
+    """
+
+    def __init__(
+        self,
+        source: EquipmentStatusSource,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        origin_host: str = "tizim.eir.kz",
+        origin_realm: str = "eir.kz",
+    ) -> None:
+        self._args = (source, host, port, origin_host, origin_realm)
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.host = host
+        self.port = port
+
+    def start(self) -> S13ServerThread:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(start_s13_server(*self._args), self._loop)
+        self._server = future.result(timeout=10)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        server = self._server
+        if server is not None:
+
+            async def close() -> None:
+                server.close()
+                await server.wait_closed()
+
+            asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def __enter__(self) -> S13ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
