@@ -73,10 +73,10 @@ AVP_SOFTWARE_VERSION: Final = 1403
 AVP_EQUIPMENT_STATUS: Final = 1445
 
 # (code, vendor) of every grouped AVP we may meet; the generic decoder descends into these.
+# Not Failed-AVP: it carries an offending AVP as received, which may itself be malformed.
 GROUPED_AVPS: Final = frozenset(
     {
         (AVP_VENDOR_SPECIFIC_APPLICATION_ID, 0),
-        (AVP_FAILED_AVP, 0),
         (AVP_PROXY_INFO, 0),
         (AVP_EXPERIMENTAL_RESULT, 0),
         (AVP_SUPPORTED_FEATURES, VENDOR_3GPP),

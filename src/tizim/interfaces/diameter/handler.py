@@ -20,6 +20,7 @@ import struct
 from collections.abc import Callable
 
 from tizim.interfaces.diameter import avps as A
+from tizim.interfaces.diameter.codec import encode_avp
 from tizim.interfaces.diameter.messages import Answers
 from tizim.interfaces.diameter.requests import (
     RequestError,
@@ -128,7 +129,7 @@ class Handler:
 
 
 def session_avp(msg: bytes) -> bytes:
-    """The Session-Id AVP of a request as received, or b"" if absent or unreadable."""
+    """The request's Session-Id re-encoded for an error answer; b"" if absent or unreadable."""
     pos, end = A.HEADER_LENGTH, len(msg)
     while end - pos >= 8:
         code, flags_length = _AVP_HEADER.unpack_from(msg, pos)
@@ -136,7 +137,12 @@ def session_avp(msg: bytes) -> bytes:
         if length < 8 or pos + length > end:
             return b""
         if code == A.AVP_SESSION_ID and not flags_length >> 24 & A.AVP_FLAG_VENDOR:
-            return msg[pos : min(pos + ((length + 3) & ~3), end)]
+            value = msg[pos + 8 : pos + length]
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError:
+                return b""
+            return encode_avp(A.AVP_SESSION_ID, value)
         pos += (length + 3) & ~3
     return b""
 

@@ -150,5 +150,5 @@ def _diagnostics(reason: str, failed: bytes) -> bytes:
     """Error-Message (for the humans reading traces) and Failed-AVP (for the peer)."""
     out = encode_str_avp(A.AVP_ERROR_MESSAGE, reason[:200], mandatory=False) if reason else b""
     if failed:
-        out += encode_avp(A.AVP_FAILED_AVP, failed)
+        out += encode_avp(A.AVP_FAILED_AVP, failed + b"\0" * (-len(failed) % 4))
     return out
