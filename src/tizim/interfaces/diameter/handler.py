@@ -35,6 +35,7 @@ Lookup = Callable[[str, "str | None", "str | None"], str]
 DEFAULT_MAX_LENGTH = 65536
 
 _U32 = struct.Struct(">I")
+_FLAGS_APP = struct.Struct(">II")
 _AVP_HEADER = struct.Struct(">II")
 
 
@@ -48,15 +49,16 @@ class Handler:
 
     def handle(self, msg: bytes, host_ip: str) -> tuple[bytes | None, bool]:
         """Answer one framed message; returns (answer or None, close the connection after)."""
-        flags = msg[4]
+        flags_command, application = _FLAGS_APP.unpack_from(msg, 4)
+        # Hot path: R set, E clear, command 324, S13, length a multiple of 4.
+        if flags_command & 0xA0FFFFFF == 0x80000144 and application == 16777252:
+            if not len(msg) & 3:
+                return self._micr(msg), False
+        flags, command = flags_command >> 24, flags_command & 0xFFFFFF
         if not flags & A.FLAG_REQUEST:
             return None, False
-        command = int.from_bytes(msg[5:8], "big")
-        application = _U32.unpack_from(msg, 8)[0]
         if command == A.CMD_ME_IDENTITY_CHECK and application == A.APP_S13:
-            if flags & A.FLAG_ERROR or len(msg) % 4:
-                return self._bad_header(msg, flags), False
-            return self._micr(msg), False
+            return self._bad_header(msg, flags), False
         if command in A.BASE_COMMANDS and application == A.APP_BASE:
             if flags & A.FLAG_ERROR or len(msg) % 4:
                 return self._bad_header(msg, flags), False
