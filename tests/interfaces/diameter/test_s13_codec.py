@@ -159,14 +159,14 @@ mutated = st.builds(
 any_bytes = st.one_of(st.binary(max_size=600), mutated)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(any_bytes)
 def test_decoder_raises_only_its_own_error(data: bytes) -> None:
     with contextlib.suppress(DiameterDecodeError):
         decode_message(data)
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=1500, deadline=None)
 @given(mutated)
 def test_micr_scan_raises_only_request_error(data: bytes) -> None:
     if len(data) < 20:
@@ -182,7 +182,7 @@ class _Source:
         return {"0": "white", "1": "black", "2": "grey"}.get(imei[-1:], "unknown")
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(any_bytes, min_size=1, max_size=4), st.integers(1, 64))
 def test_a_connection_never_raises_and_every_answer_decodes(
     messages: list[bytes], chunk: int

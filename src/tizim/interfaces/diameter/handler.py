@@ -51,9 +51,12 @@ class Handler:
         """Answer one framed message; returns (answer or None, close the connection after)."""
         flags_command, application = _FLAGS_APP.unpack_from(msg, 4)
         # Hot path: R set, E clear, command 324, S13, length a multiple of 4.
-        if flags_command & 0xA0FFFFFF == 0x80000144 and application == 16777252:
-            if not len(msg) & 3:
-                return self._micr(msg), False
+        if (
+            flags_command & 0xA0FFFFFF == 0x80000144
+            and application == 16777252
+            and not len(msg) & 3
+        ):
+            return self._micr(msg), False
         flags, command = flags_command >> 24, flags_command & 0xFFFFFF
         if not flags & A.FLAG_REQUEST:
             return None, False

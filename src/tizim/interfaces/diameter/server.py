@@ -91,13 +91,20 @@ async def start_s13_server(
     origin_realm: str = "eir.kz",
     *,
     max_message_length: int = DEFAULT_MAX_LENGTH,
+    reuse_port: bool = False,
 ) -> asyncio.Server:
-    """Listen for S13 peers on the running loop; close the returned server to stop."""
+    """Listen for S13 peers on the running loop; close the returned server to stop.
+
+    `reuse_port=True` lets several worker processes share the port (SO_REUSEPORT), which is
+    how to scale past one core: the per-check cost is Python bytecode, not I/O.
+    """
     handler = Handler(
         source.equipment_status, Answers(origin_host, origin_realm), max_message_length
     )
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: S13Protocol(handler), host, port, backlog=1024)
+    server = await loop.create_server(
+        lambda: S13Protocol(handler), host, port, backlog=1024, reuse_port=reuse_port or None
+    )
     log.info("S13 Diameter server listening on %s", [s.getsockname() for s in server.sockets])
     return server
 
