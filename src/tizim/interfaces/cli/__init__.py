@@ -1,0 +1,13 @@
+"""The `tizim` command. Each command group lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+from tizim.interfaces.cli import core, serve  # noqa: F401  (modules register their commands)
+from tizim.interfaces.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

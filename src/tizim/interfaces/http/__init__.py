@@ -1,0 +1,1 @@
+"""The FastAPI application: JSON API, operator interfaces and (later) pages."""

@@ -1,0 +1,1 @@
+"""Use cases: each takes a connection, the time and the rules, and returns plain results."""
