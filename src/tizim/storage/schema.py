@@ -114,3 +114,21 @@ sightings = Table(
     Column("last_seen_at", UtcDateTime, nullable=False),
     Column("rat", String(8)),
 )
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("organisation", String(64)),
+    Column("file_name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("rows_total", BigId, nullable=False),
+    Column("rows_accepted", BigId, nullable=False),
+    Column("rows_rejected", BigId, nullable=False),
+    Column("report", Text, nullable=False),
+    Column("uploaded_by", String(100)),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    Index("ix_uploads_kind_sha256", "kind", "sha256"),
+)

@@ -99,8 +99,33 @@ def upgrade() -> None:
         sa.Column("rat", sa.String(8)),
         sa.PrimaryKeyConstraint("imei", "operator", "imsi", "msisdn", name="pk_sightings"),
     )
+    op.create_table(
+        "uploads",
+        sa.Column("id", BigId, autoincrement=True),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("organisation", sa.String(64)),
+        sa.Column("file_name", sa.String(255), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("outcome", sa.String(20), nullable=False),
+        sa.Column("rows_total", BigId, nullable=False),
+        sa.Column("rows_accepted", BigId, nullable=False),
+        sa.Column("rows_rejected", BigId, nullable=False),
+        sa.Column("report", sa.Text, nullable=False),
+        sa.Column("uploaded_by", sa.String(100)),
+        sa.Column("uploaded_at", Moment, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_uploads"),
+    )
+    op.create_index("ix_uploads_kind_sha256", "uploads", ["kind", "sha256"])
 
 
 def downgrade() -> None:
-    for table in ("sightings", "status_changes", "imei_facts", "imeis", "devices", "tacs"):
+    for table in (
+        "uploads",
+        "sightings",
+        "status_changes",
+        "imei_facts",
+        "imeis",
+        "devices",
+        "tacs",
+    ):
         op.drop_table(table)
