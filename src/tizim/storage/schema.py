@@ -132,3 +132,7 @@ uploads = Table(
     Column("uploaded_at", UtcDateTime, nullable=False),
     Index("ix_uploads_kind_sha256", "kind", "sha256"),
 )
+
+# Feature tables live in their own modules on the same `metadata`; importing them here makes
+# `metadata` complete wherever the schema is used (migration checks, test clean-up).
+# One line per module, at the very end of this file:
