@@ -7,8 +7,9 @@ from functools import cached_property
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tizim.domain.imei import DEFAULT_RESERVED_TAC_PREFIXES
 from tizim.domain.rules import Rules
+
+_RULE_DEFAULTS = Rules()
 
 
 class Settings(BaseSettings):
@@ -17,12 +18,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///tizim.db"
     """SQLAlchemy URL. `postgresql://` URLs use psycopg 3."""
 
-    grace_days: int = 30
-    grandfather_before: date = date(2025, 5, 25)
-    enforcement_start: date = date(2025, 8, 18)
-    timezone: str = "Asia/Almaty"
-    clone_blocks: bool = False
-    reserved_tac_prefixes: tuple[str, ...] = DEFAULT_RESERVED_TAC_PREFIXES
+    # The rule book's numbers and dates; their defaults are the domain's own (domain/rules.py).
+    grace_days: int = _RULE_DEFAULTS.grace_days
+    grandfather_before: date = _RULE_DEFAULTS.grandfather_before
+    enforcement_start: date = _RULE_DEFAULTS.enforcement_start
+    timezone: str = _RULE_DEFAULTS.timezone
+    clone_blocks: bool = _RULE_DEFAULTS.clone_blocks
+    reserved_tac_prefixes: tuple[str, ...] = _RULE_DEFAULTS.reserved_tac_prefixes
 
     bad_row_threshold: float = 0.05
     """Share of malformed rows above which an uploaded file is refused whole."""
