@@ -136,3 +136,4 @@ uploads = Table(
 # Feature tables live in their own modules on the same `metadata`; importing them here makes
 # `metadata` complete wherever the schema is used (migration checks, test clean-up).
 # One line per module, at the very end of this file:
+from tizim.storage import tables_orgs  # noqa: E402, F401
