@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cached_property
+from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tizim.domain.rules import Rules
+from tizim.domain.working_days import (
+    DEFAULT_DAYS_OFF,
+    DEFAULT_WORKING_WEEKENDS,
+    WorkingCalendar,
+)
 
 _RULE_DEFAULTS = Rules()
 
@@ -28,6 +34,30 @@ class Settings(BaseSettings):
 
     bad_row_threshold: float = 0.05
     """Share of malformed rows above which an uploaded file is refused whole."""
+
+    # Web portal (issue 7).
+    redis_url: str | None = None
+    """Redis for per-client rate limits shared by every server process; None = in-process."""
+    check_rate_limit: int = 30
+    """Public IMEI checks one client may make per window."""
+    check_rate_window_seconds: int = 60
+    support_upload_dir: Path = Path("tizim-support-files")
+    """Where support screenshots are kept: outside the web root, under random names."""
+    support_max_attachment_bytes: int = 2_000_000
+    support_max_attachments: int = 3
+    support_answer_working_days: int = 5
+    """A support request is answered within this many working days (seed 001: 1–5)."""
+    days_off: tuple[date, ...] = DEFAULT_DAYS_OFF
+    """Public holidays (and moved days off) of the Kazakh working calendar."""
+    working_weekends: tuple[date, ...] = DEFAULT_WORKING_WEEKENDS
+    """Saturdays and Sundays worked by government decree."""
+    secure_cookies: bool | None = None
+    """Secure flag on portal cookies; None = set it when the request came over HTTPS."""
+    staff_session_hours: int = 8
+
+    @cached_property
+    def working_calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(frozenset(self.days_off), frozenset(self.working_weekends))
 
     @cached_property
     def rules(self) -> Rules:
