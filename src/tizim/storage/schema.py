@@ -138,3 +138,4 @@ uploads = Table(
 # One line per module, at the very end of this file:
 from tizim.storage import tables_orgs  # noqa: E402, F401
 from tizim.storage import tables_portal  # noqa: E402, F401
+from tizim.storage import tables_applications  # noqa: E402, F401
