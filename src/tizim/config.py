@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     """Secure flag on portal cookies; None = set it when the request came over HTTPS."""
     staff_session_hours: int = 8
 
+    # Owner applications (issue 5).
+    mrp_by_year: dict[int, int] = {2025: 3932, 2026: 4325}
+    """KZT of 1 MRP (monthly calculation index) per year, set by each budget law: the fee."""
+    resubmission_free_days: int = 30
+    """A refused application re-submitted within this many days pays no second fee."""
+    eds_trusted_ca_files: str = ""
+    """Trusted EDS CA certificates: PEM files or directories of *.pem, separated by the OS path
+    separator (":"). Empty = the shipped TEST CA only (tizim/data/eds-test-ca.pem)."""
+
     @cached_property
     def working_calendar(self) -> WorkingCalendar:
         return WorkingCalendar(frozenset(self.days_off), frozenset(self.working_weekends))
