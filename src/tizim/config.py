@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     bad_row_threshold: float = 0.05
     """Share of malformed rows above which an uploaded file is refused whole."""
 
+    clone_imsi_threshold: int = 3
+    """An IMEI used with more distinct IMSIs than this within the clone window is suspected."""
+    clone_window_days: int = 30
+    """The window (days before now) in which IMSIs are counted and operator overlaps looked for."""
+    notification_reminder_days: tuple[int, ...] = (10, 20)
+    """Days after the first sighting on which a grey IMEI's subscriber gets a reminder SMS."""
+
     # Web portal (issue 7).
     redis_url: str | None = None
     """Redis for per-client rate limits shared by every server process; None = in-process."""

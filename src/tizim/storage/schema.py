@@ -137,5 +137,6 @@ uploads = Table(
 # `metadata` complete wherever the schema is used (migration checks, test clean-up).
 # One line per module, at the very end of this file:
 from tizim.storage import tables_orgs  # noqa: E402, F401
+from tizim.storage import tables_operator  # noqa: E402, F401
 from tizim.storage import tables_portal  # noqa: E402, F401
 from tizim.storage import tables_applications  # noqa: E402, F401

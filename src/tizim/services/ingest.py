@@ -1,0 +1,165 @@
+"""Ingesting an operator's observation file: one transaction, streamed, idempotent.
+
+1. The file is identified by its SHA-256: the same file accepted before is not loaded again.
+2. Rows are read one by one (flat memory), checked (`observations.py`) and streamed into a
+   temporary staging table (COPY on PostgreSQL, batches on SQLite); bad rows go to the report.
+3. Above the bad-row threshold the file is refused whole: the staging is thrown away and only
+   the refusal is recorded. Otherwise the staging is merged set-based into `imeis` and
+   `sightings`, clones are looked for among the IMEIs with new sightings, and the lists of the
+   IMEIs whose sightings moved are refreshed (grace starts at the first sighting on any
+   operator, since `first_seen_at` only ever moves earlier).
+Everything happens in the caller's transaction: killed half-way, nothing remains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, select
+
+from tizim.domain.rules import Rules
+from tizim.services.clones import CloneRules, detect_clones
+from tizim.services.csv_input import FileRefused, RowError, UploadReport, csv_rows, file_sha256
+from tizim.services.ingest_postgres import PostgresObservationStage
+from tizim.services.ingest_sqlite import SqliteObservationStage
+from tizim.services.observations import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    Observation,
+    ObservationReader,
+)
+from tizim.services.uploads import previous_acceptance, record_upload
+from tizim.storage.queries import tac_database_loaded
+from tizim.storage.refresh import refresh_statuses
+from tizim.storage.schema import tacs
+
+OBSERVATIONS_KIND = "operator_observations"
+PROGRESS_EVERY_ROWS = 20_000
+
+Progress = Callable[[int], None]
+"""Called now and then with the number of (uncompressed) bytes read so far."""
+
+
+class ObservationStage(Protocol):
+    def open(self) -> None: ...
+    def write(self, row: Observation) -> None: ...
+    def close_writer(self) -> None: ...
+    def merge(self, *, operator: str, now: datetime) -> dict[str, int]: ...
+    def changed_imeis(self) -> Any: ...
+    def resighted_imeis(self) -> Any: ...
+    def abandon(self) -> None: ...
+    def drop(self) -> None: ...
+
+
+def ingest_observations(
+    conn: Connection,
+    path: Path,
+    *,
+    operator: str,
+    now: datetime,
+    rules: Rules,
+    bad_row_threshold: float,
+    clone_rules: CloneRules,
+    file_name: str | None = None,
+    uploaded_by: str | None = None,
+    progress: Progress | None = None,
+) -> UploadReport:
+    """Load one observation file of `operator`; the report says what was stored and refused.
+
+    Never raises for bad input: a refused file comes back with `report.refused` set (and is
+    recorded as refused, in the same transaction).
+    """
+    report = UploadReport(OBSERVATIONS_KIND, file_name or path.name, file_sha256(path))
+    earlier = previous_acceptance(
+        conn, kind=OBSERVATIONS_KIND, organisation=operator, sha256=report.sha256
+    )
+    if earlier is not None:
+        report.duplicate_of = earlier
+    else:
+        _load(conn, path, report, operator, now, rules, bad_row_threshold, clone_rules, progress)
+    record_upload(conn, report, organisation=operator, uploaded_by=uploaded_by, now=now)
+    return report
+
+
+def _load(
+    conn: Connection,
+    path: Path,
+    report: UploadReport,
+    operator: str,
+    now: datetime,
+    rules: Rules,
+    bad_row_threshold: float,
+    clone_rules: CloneRules,
+    progress: Progress | None,
+) -> None:
+    reader = ObservationReader(now=now, rules=rules, known_tacs=_known_tacs(conn))
+    stage: ObservationStage = (
+        PostgresObservationStage(conn)
+        if conn.dialect.name == "postgresql"
+        else SqliteObservationStage(conn)
+    )
+    # On PostgreSQL a refusal half-way through a COPY aborts the statement: a savepoint undoes
+    # it without losing the caller's transaction (where the refusal itself is then recorded).
+    # SQLite has nothing to undo but its temporary tables (pysqlite's savepoints are unreliable).
+    savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
+    try:
+        stage.open()
+        _stream_rows(path, reader, stage, report, progress)
+        report.rows_accepted = report.rows_total - report.errors_total
+        report.refuse_if_too_bad(bad_row_threshold)
+        report.counts = stage.merge(operator=operator, now=now)
+        report.counts["clones_suspected"] = detect_clones(
+            conn, stage.resighted_imeis(), now=now, rules=rules, clone_rules=clone_rules
+        )
+        report.counts["list_changes"] = refresh_statuses(
+            conn, stage.changed_imeis(), now=now, rules=rules, source=f"observations:{operator}"
+        )
+        stage.drop()
+        if savepoint is not None:
+            savepoint.commit()
+    except FileRefused as refusal:
+        stage.abandon()
+        if savepoint is not None:
+            savepoint.rollback()
+        else:
+            stage.drop()
+        report.refused = True
+        report.refusal = str(refusal)
+        report.rows_accepted = 0
+        report.counts = {}
+
+
+def _stream_rows(
+    path: Path,
+    reader: ObservationReader,
+    stage: ObservationStage,
+    report: UploadReport,
+    progress: Progress | None,
+) -> None:
+    bytes_read = 0
+    with csv_rows(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS) as rows:
+        for line, row in rows:
+            report.rows_total += 1
+            observed = reader.read(line, row)
+            if isinstance(observed, RowError):
+                report.add_error(observed)
+            else:
+                stage.write(observed)
+            if progress is not None:
+                # The reader hides the byte position; the row's own length is a close estimate.
+                bytes_read += sum(len(value) for value in row.values() if value) + len(row)
+                if report.rows_total % PROGRESS_EVERY_ROWS == 0:
+                    progress(bytes_read)
+    stage.close_writer()
+    if progress is not None:
+        progress(bytes_read)
+
+
+def _known_tacs(conn: Connection) -> frozenset[str] | None:
+    """The TAC database as a set (a few hundred thousand codes at most), or None if empty."""
+    if not tac_database_loaded(conn):
+        return None
+    return frozenset(conn.execute(select(tacs.c.tac)).scalars())

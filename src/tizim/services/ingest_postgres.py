@@ -1,0 +1,173 @@
+"""Operator observations on PostgreSQL: `COPY` into a temporary table, then set-based merges.
+
+The staging table is TEMPORARY (never WAL-logged, private to the connection, gone with it).
+Rows are written as COPY text lines by hand: the values are digits, reason codes and
+alphanumeric RAT names checked by the reader, so no escaping is needed, and formatting a line
+is cheaper than any generic row adapter. The merge is a few statements whatever the file size:
+aggregate per IMEI and per triplet, upsert with LEAST/GREATEST (so overlapping and repeated
+files change nothing), remember which IMEIs changed for the status refresh and clone check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, column, select, table, text
+from sqlalchemy.sql.elements import ColumnElement
+
+from tizim.domain.reasons import Reason
+from tizim.domain.status import ListName
+from tizim.services.observations import Observation
+from tizim.storage.schema import imeis
+from tizim.storage.types import UtcDateTime
+
+STAGING = "tizim_obs_staging"
+CHANGED = "tizim_obs_changed"
+RESIGHTED = "tizim_obs_resighted"
+_FLUSH_ROWS = 8192
+NULL = "\\N"
+
+
+class PostgresObservationStage:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._copy_context: Any = None
+        self._copy: Any = None
+        self._cursor: Any = None
+        self._lines: list[str] = []
+        self._moment_text: dict[datetime, str] = {}
+
+    def open(self) -> None:
+        self.drop()
+        self.conn.execute(
+            text(
+                f"CREATE TEMPORARY TABLE {STAGING} (imei varchar(15) NOT NULL,"
+                " invalid_reason varchar(32), imsi varchar(15) NOT NULL,"
+                " msisdn varchar(15) NOT NULL, seen_at timestamptz NOT NULL, rat varchar(8))"
+            )
+        )
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        self._cursor = raw.cursor()
+        self._copy_context = self._cursor.copy(
+            f"COPY {STAGING} (imei, invalid_reason, imsi, msisdn, seen_at, rat) FROM STDIN"
+        )
+        self._copy = self._copy_context.__enter__()
+
+    def write(self, row: Observation) -> None:
+        moment = self._moment_text.get(row.seen_at)
+        if moment is None:
+            if len(self._moment_text) > 100_000:
+                self._moment_text.clear()
+            moment = self._moment_text[row.seen_at] = row.seen_at.isoformat()
+        self._lines.append(
+            f"{row.imei}\t{row.invalid_reason or NULL}\t{row.imsi}\t{row.msisdn}\t{moment}"
+            f"\t{row.rat or NULL}\n"
+        )
+        if len(self._lines) >= _FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._lines:
+            self._copy.write("".join(self._lines))
+            self._lines.clear()
+
+    def close_writer(self) -> None:
+        """End the COPY: rows become visible to SQL on this connection."""
+        self._flush()
+        self._copy_context.__exit__(None, None, None)
+        self._copy_context = self._copy = None
+        self._cursor.close()
+        self.conn.execute(text(f"ANALYZE {STAGING}"))
+
+    def merge(self, *, operator: str, now: datetime) -> dict[str, int]:
+        """Fold the staged rows into `imeis` and `sightings`; returns counts for the report."""
+        run = self.conn.execute
+        run(text(f"CREATE TEMPORARY TABLE {CHANGED} (imei varchar(15) PRIMARY KEY)"))
+        run(text(f"CREATE TEMPORARY TABLE {RESIGHTED} (imei varchar(15) PRIMARY KEY)"))
+        imei_counts = run(
+            text(
+                f"""
+                WITH per_imei AS (
+                    SELECT imei, max(invalid_reason) AS invalid_reason,
+                           min(seen_at) AS first_seen, max(seen_at) AS last_seen
+                    FROM {STAGING} GROUP BY imei
+                ), upserted AS (
+                    INSERT INTO imeis AS i (imei, invalid_reason, first_seen_at, last_seen_at,
+                                            list, reasons, list_since)
+                    SELECT imei, invalid_reason, first_seen, last_seen, :unknown, :not_seen, :now
+                    FROM per_imei
+                    ON CONFLICT (imei) DO UPDATE SET
+                        first_seen_at = LEAST(i.first_seen_at, EXCLUDED.first_seen_at),
+                        last_seen_at = GREATEST(i.last_seen_at, EXCLUDED.last_seen_at)
+                    WHERE i.first_seen_at IS NULL OR i.last_seen_at IS NULL
+                       OR EXCLUDED.first_seen_at < i.first_seen_at
+                       OR EXCLUDED.last_seen_at > i.last_seen_at
+                    RETURNING i.imei, (xmax = 0) AS inserted
+                ), recorded AS (
+                    INSERT INTO {CHANGED} SELECT imei FROM upserted RETURNING imei
+                )
+                SELECT (SELECT count(*) FROM per_imei),
+                       (SELECT count(*) FROM upserted WHERE inserted),
+                       (SELECT count(*) FROM recorded)
+                """
+            ).bindparams(
+                bindparam("now", now, type_=UtcDateTime),
+                unknown=ListName.UNKNOWN.value,
+                not_seen=Reason.NOT_SEEN.value,
+            )
+        ).one()
+        sighting_counts = run(
+            text(
+                f"""
+                WITH upserted AS (
+                    INSERT INTO sightings AS s (imei, operator, imsi, msisdn,
+                                                first_seen_at, last_seen_at, rat)
+                    SELECT imei, :operator, imsi, msisdn, min(seen_at), max(seen_at), max(rat)
+                    FROM {STAGING} GROUP BY imei, imsi, msisdn
+                    ON CONFLICT (imei, operator, imsi, msisdn) DO UPDATE SET
+                        first_seen_at = LEAST(s.first_seen_at, EXCLUDED.first_seen_at),
+                        last_seen_at = GREATEST(s.last_seen_at, EXCLUDED.last_seen_at),
+                        rat = COALESCE(EXCLUDED.rat, s.rat)
+                    WHERE EXCLUDED.first_seen_at < s.first_seen_at
+                       OR EXCLUDED.last_seen_at > s.last_seen_at
+                    RETURNING s.imei, (xmax = 0) AS inserted
+                ), recorded AS (
+                    INSERT INTO {RESIGHTED} SELECT DISTINCT imei FROM upserted RETURNING imei
+                )
+                SELECT (SELECT count(*) FROM upserted WHERE inserted),
+                       (SELECT count(*) FROM upserted WHERE NOT inserted)
+                """
+            ).bindparams(operator=operator)
+        ).one()
+        run(text(f"ANALYZE {CHANGED}"))
+        run(text(f"ANALYZE {RESIGHTED}"))
+        return {
+            "imeis_in_file": int(imei_counts[0]),
+            "imeis_new": int(imei_counts[1]),
+            "imeis_seen_times_changed": int(imei_counts[2]) - int(imei_counts[1]),
+            "sightings_new": int(sighting_counts[0]),
+            "sightings_extended": int(sighting_counts[1]),
+        }
+
+    def changed_imeis(self) -> ColumnElement[bool]:
+        """IMEIs that are new or whose first/last sighting moved: their list may change."""
+        return imeis.c.imei.in_(select(column("imei")).select_from(table(CHANGED)))
+
+    def resighted_imeis(self) -> Any:
+        """A SELECT of the IMEIs with a new or extended sighting: candidates for clone checks."""
+        return select(column("imei")).select_from(table(RESIGHTED))
+
+    def abandon(self) -> None:
+        """Stop a COPY in progress (the caller rolls back to its savepoint)."""
+        if self._copy_context is not None:
+            # psycopg answers the cancelled COPY with an error: expected, and rolled back.
+            with contextlib.suppress(Exception):
+                self._copy_context.__exit__(RuntimeError, RuntimeError("abandoned"), None)
+            self._copy_context = self._copy = None
+
+    def drop(self) -> None:
+        for name in (STAGING, CHANGED, RESIGHTED):
+            self.conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
