@@ -56,7 +56,9 @@ class DictSource:
         lists = ("white",) * 16 + ("grey",) * 3 + ("black",)
         self.status = {synthetic_imei(n): lists[n % 20] for n in range(size)}
 
-    def equipment_status(self, imei: str, software_version: str | None, imsi: str | None) -> str:
+    def equipment_status(
+        self, imei: str, software_version: str | None, imsi: str | None, realm: str | None
+    ) -> str:
         return self.status.get(imei[:15], "unknown")
 
 

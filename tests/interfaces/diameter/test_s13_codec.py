@@ -178,7 +178,9 @@ def test_micr_scan_raises_only_request_error(data: bytes) -> None:
 
 
 class _Source:
-    def equipment_status(self, imei: str, software_version: str | None, imsi: str | None) -> str:
+    def equipment_status(
+        self, imei: str, software_version: str | None, imsi: str | None, realm: str | None
+    ) -> str:
         return {"0": "white", "1": "black", "2": "grey"}.get(imei[-1:], "unknown")
 
 

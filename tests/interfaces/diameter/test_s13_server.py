@@ -47,10 +47,12 @@ class DictSource:
     """Test double of the equipment index: a dict, garbage IMEIs are black."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, str | None, str | None]] = []
+        self.calls: list[tuple[str, str | None, str | None, str | None]] = []
 
-    def equipment_status(self, imei: str, software_version: str | None, imsi: str | None) -> str:
-        self.calls.append((imei, software_version, imsi))
+    def equipment_status(
+        self, imei: str, software_version: str | None, imsi: str | None, realm: str | None
+    ) -> str:
+        self.calls.append((imei, software_version, imsi, realm))
         if imei == "explode":
             raise RuntimeError("index unavailable")
         if not imei.isdigit():
@@ -226,7 +228,7 @@ def test_unknown_equipment_gets_experimental_result_5422(server: S13ServerThread
     assert mica.session_id == "mme.operator.kz;1;1"
 
 
-def test_imeisv_software_version_and_imsi_reach_the_source_untouched(
+def test_imeisv_software_version_imsi_and_realm_reach_the_source_untouched(
     server: S13ServerThread, source: DictSource
 ) -> None:
     with connect(server) as sock:
@@ -236,7 +238,7 @@ def test_imeisv_software_version_and_imsi_reach_the_source_untouched(
         mica = read_answer(sock)
         sock.sendall(micr("not-an-imei").as_bytes())
         garbage = read_answer(sock)
-    assert source.calls[0] == ("4901542032375112", "12", "401770123456789")
+    assert source.calls[0] == ("4901542032375112", "12", "401770123456789", "operator.kz")
     assert mica.equipment_status == 0
     assert garbage.equipment_status == 1
 

@@ -1,37 +1,141 @@
-"""`tizim serve`: the HTTP server (API, pages, N5g-eir) and Diameter S13, in one event loop."""
+"""`tizim serve`: the HTTP server (API, pages, N5g-eir) and Diameter S13, in one event loop.
+
+Both share one `RealtimeChecks`: the status index (loaded at start, following list changes)
+and the check recorder (sightings written behind). Ctrl-C or SIGTERM stops accepting
+requests, then stops the index follower and writes every recorded sighting before exiting.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated
+import signal
+import time
+from collections.abc import Mapping
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
 
-from tizim.interfaces.cli.app import app, console, open_runtime
+from tizim.clock import Clock
+from tizim.interfaces.cli.app import EXIT_USAGE, app, console, fail, open_runtime
 from tizim.runtime import Runtime
+
+if TYPE_CHECKING:
+    from tizim.services.realtime_checks import RealtimeChecks
+
+DEFAULT_ORIGIN_HOST = "tizim.eir.kz"
+DEFAULT_ORIGIN_REALM = "eir.kz"
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    http_port: Annotated[int, typer.Option()] = 8000,
-    s13_port: Annotated[int, typer.Option()] = 3868,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    http_port: Annotated[int, typer.Option(help="HTTP port (API, N5g-eir)")] = 8000,
+    s13_port: Annotated[int, typer.Option(help="Diameter S13 port")] = 3868,
+    s13_realm: Annotated[
+        list[str] | None,
+        typer.Option(help="REALM=OPERATOR_CODE: whose checks come from a Diameter realm"),
+    ] = None,
+    origin_host: Annotated[str, typer.Option(help="Our Diameter Origin-Host")] = (
+        DEFAULT_ORIGIN_HOST
+    ),
+    origin_realm: Annotated[str, typer.Option(help="Our Diameter Origin-Realm")] = (
+        DEFAULT_ORIGIN_REALM
+    ),
 ) -> None:
-    """Serve HTTP and Diameter S13 until Ctrl-C."""
-    serve_forever(open_runtime(), host=host, http_port=http_port, s13_port=s13_port)
+    """Serve HTTP and Diameter S13 until Ctrl-C or SIGTERM."""
+    realms = parse_realms(s13_realm or [])
+    serve_forever(
+        open_runtime(),
+        host=host,
+        http_port=http_port,
+        s13_port=s13_port,
+        realms=realms,
+        origin_host=origin_host,
+        origin_realm=origin_realm,
+    )
 
 
-def serve_forever(runtime: Runtime, *, host: str, http_port: int, s13_port: int) -> None:
+def parse_realms(values: list[str]) -> dict[str, str]:
+    realms = {}
+    for value in values:
+        realm, _, code = value.partition("=")
+        if not realm.strip() or not code.strip():
+            fail(f"--s13-realm {value!r}: expected REALM=OPERATOR_CODE", EXIT_USAGE)
+        realms[realm.strip()] = code.strip()
+    return realms
+
+
+def serve_forever(
+    runtime: Runtime,
+    *,
+    host: str,
+    http_port: int,
+    s13_port: int,
+    realms: Mapping[str, str] | None = None,
+    origin_host: str = DEFAULT_ORIGIN_HOST,
+    origin_realm: str = DEFAULT_ORIGIN_REALM,
+    clock: Clock | None = None,
+) -> None:
+    """Serve until interrupted; always flushes the recorded checks before returning."""
+    from tizim.services.realtime_checks import RealtimeChecks
+
+    started = time.perf_counter()
+    realtime = RealtimeChecks.start(runtime.engine, runtime.rules, clock, realms=realms)
+    console.print(
+        f"Status index: {len(realtime.index):,} IMEIs loaded in"
+        f" {time.perf_counter() - started:.1f} s."
+    )
+    # uvicorn re-raises the signal that stopped it; SIGTERM's default would kill the process
+    # before the recorder is flushed, so SIGTERM becomes a KeyboardInterrupt like Ctrl-C.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(
+                _serve_both(runtime, realtime, host, http_port, s13_port, origin_host, origin_realm)
+            )
+    finally:
+        console.print("Stopping: writing the recorded checks ...")
+        realtime.stop()
+        written = realtime.recorder.written if realtime.recorder else 0
+        console.print(f"Stopped. {written:,} sightings written by this server.")
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+async def _serve_both(
+    runtime: Runtime,
+    realtime: RealtimeChecks,
+    host: str,
+    http_port: int,
+    s13_port: int,
+    origin_host: str,
+    origin_realm: str,
+) -> None:
+    from tizim.interfaces.diameter import start_s13_server
     from tizim.interfaces.http.app import create_app
 
-    config = uvicorn.Config(
-        create_app(runtime), host=host, port=http_port, log_level="warning", access_log=False
+    app = create_app(runtime, realtime=realtime)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=http_port, log_level="warning", access_log=False)
     )
-    server = uvicorn.Server(config)
-    console.print(
-        f"HTTP on http://{host}:{http_port}/ (API docs /docs, OpenAPI /openapi.json). Ctrl-C stops."
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server.serve())
+    s13 = await start_s13_server(realtime, host, s13_port, origin_host, origin_realm)
+    http = asyncio.create_task(server.serve())
+    while not server.started and not http.done():
+        await asyncio.sleep(0.05)
+    if server.started:
+        console.print(
+            f"Serving: HTTP on http://{host}:{http_port}/ (API docs /docs, N5g-eir"
+            f" /n5g-eir-eic/v1/equipment-status), Diameter S13 on {host}:{s13_port}."
+            " Ctrl-C stops."
+        )
+    try:
+        await http
+    finally:
+        s13.close()
+        await s13.wait_closed()

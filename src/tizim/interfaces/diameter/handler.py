@@ -31,7 +31,7 @@ from tizim.interfaces.diameter.requests import (
 
 log = logging.getLogger(__name__)
 
-Lookup = Callable[[str, "str | None", "str | None"], str]
+Lookup = Callable[[str, "str | None", "str | None", "str | None"], str]
 DEFAULT_MAX_LENGTH = 65536
 
 _U32 = struct.Struct(">I")
@@ -90,7 +90,7 @@ class Handler:
                 msg, session, error.result_code, error.reason, error.failed_avp
             )
         try:
-            status = self.lookup(request.imei, request.software_version, request.imsi)
+            status = self.lookup(*request[1:])
         except Exception:
             log.exception("equipment status lookup failed")
             status = ""

@@ -74,6 +74,7 @@ class Micr(NamedTuple):
     imei: str
     software_version: str | None
     imsi: str | None
+    origin_realm: str | None  # the MME's realm: which operator is asking
 
 
 def missing_avp(code: int, vendor_id: int = 0) -> RequestError:
@@ -120,7 +121,7 @@ def parse_micr(msg: bytes) -> Micr:
     """
     end = len(msg)
     pos = 20
-    session = imsi = None
+    session = imsi = realm = None
     terminal = 0, 0
     seen = 0
     unpack = _AVP_HEADER.unpack_from
@@ -155,6 +156,8 @@ def parse_micr(msg: bytes) -> Micr:
                 if bit == 1 and session is None:  # Session-Id
                     _utf8(msg, pos + 8, stop, pos)
                     session = msg[pos : min(pos + ((length + 3) & ~3), end)]
+                elif bit == 8 and realm is None:  # Origin-Realm
+                    realm = _utf8(msg, pos + 8, stop, pos)
                 elif bit == 2:  # Auth-Session-State
                     if length != 12:
                         raise _bad_length(msg, pos, code, 0)
@@ -171,7 +174,7 @@ def parse_micr(msg: bytes) -> Micr:
                 raise missing_avp(code, vendor)
     assert session is not None  # guaranteed by `seen`
     imei, software_version = _parse_terminal(msg, *terminal)
-    return Micr(session, imei, software_version, imsi)
+    return Micr(session, imei, software_version, imsi, realm)
 
 
 def _parse_terminal(msg: bytes, pos: int, end: int) -> tuple[str, str | None]:

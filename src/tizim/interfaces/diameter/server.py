@@ -29,11 +29,17 @@ class EquipmentStatusSource(Protocol):
     """Where the server looks up an IMEI. Synchronous and fast (an in-memory index).
 
     `imei` is the raw IMEI AVP string: 14, 15 or 16 digits, or garbage, which the source
-    judges (garbage is "black"). Returns "white", "grey", "black" or "unknown".
+    judges (garbage is "black"); `imsi` is User-Name and `origin_realm` the requesting
+    MME's Origin-Realm (which operator asks). Returns "white", "grey", "black" or "unknown".
+    The real one is `tizim.services.realtime_checks.RealtimeChecks`.
     """
 
     def equipment_status(
-        self, imei: str, software_version: str | None, imsi: str | None
+        self,
+        imei: str,
+        software_version: str | None,
+        imsi: str | None,
+        origin_realm: str | None,
     ) -> str: ...
 
 

@@ -1,0 +1,151 @@
+"""Real-time equipment checks: the status index answers, the check recorder remembers.
+
+One `RealtimeChecks` is shared by the S13 server, the N5g-eir route and the operators' batch
+check, in one process. It is the S13 `EquipmentStatusSource`.
+
+Which operator a check comes from (the `sightings.operator` column):
+- S13: the request's Origin-Realm mapped to an organisation code (`realms`, configured with
+  `tizim serve --s13-realm REALM=CODE`), else the IMSI's MCC-MNC mapped to the operator
+  organisation that declared it (`organisations.mcc_mncs`), else "s13:<origin realm>";
+- N5g-eir: the SUPI's MCC-MNC, else "n5g-eir";
+- the batch API: the calling organisation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from tizim.clock import Clock
+from tizim.domain.rules import Rules
+from tizim.services.check_recorder import CheckRecorder
+from tizim.services.index_follower import IndexFollower
+from tizim.services.status_index import IndexAnswer, StatusIndex
+
+log = logging.getLogger(__name__)
+
+N5G_CHANNEL = "n5g-eir"
+
+
+@dataclass
+class OperatorDirectory:
+    """Maps Diameter realms and IMSI MCC-MNC prefixes to operator organisation codes."""
+
+    realms: Mapping[str, str] = field(default_factory=dict)
+    mcc_mncs: Mapping[str, str] = field(default_factory=dict)
+
+    def for_s13(self, origin_realm: str | None, imsi: str | None) -> str:
+        if origin_realm:
+            code = self.realms.get(origin_realm)
+            if code is not None:
+                return code
+        return self.for_imsi(imsi) or f"s13:{origin_realm or 'unknown'}"
+
+    def for_imsi(self, imsi: str | None) -> str | None:
+        if not imsi:
+            return None
+        return self.mcc_mncs.get(imsi[:5]) or self.mcc_mncs.get(imsi[:6])
+
+
+def operator_mcc_mncs(engine: Engine) -> dict[str, str]:
+    """MCC-MNC -> operator code from the organisations table, if that feature is installed."""
+    try:
+        from sqlalchemy import select
+
+        from tizim.storage.tables_orgs import organisations
+    except ImportError:
+        return {}
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(organisations.c.code, organisations.c.mcc_mncs).where(
+                organisations.c.role == "operator"
+            )
+        )
+        for code, codes in rows:
+            for mcc_mnc in (codes or "").split(","):
+                if mcc_mnc.strip():
+                    out[mcc_mnc.strip()] = code
+    return out
+
+
+class RealtimeChecks:
+    """Answer from the index, record the sighting behind; the S13 status source."""
+
+    def __init__(
+        self,
+        index: StatusIndex,
+        recorder: CheckRecorder | None,
+        operators: OperatorDirectory | None = None,
+    ) -> None:
+        self.index = index
+        self.recorder = recorder
+        self.operators = operators or OperatorDirectory()
+        self._follower: IndexFollower | None = None
+
+    @classmethod
+    def start(
+        cls,
+        engine: Engine,
+        rules: Rules,
+        clock: Clock | None = None,
+        *,
+        realms: Mapping[str, str] | None = None,
+        poll_seconds: float | None = None,
+        flush_seconds: float | None = None,
+    ) -> RealtimeChecks:
+        """Load the index, start following changes and recording checks; `stop()` to end."""
+        follower = IndexFollower.load(engine, rules, clock)
+        if poll_seconds is not None:
+            follower.poll_seconds = poll_seconds
+        recorder = CheckRecorder(engine, rules, clock)
+        if flush_seconds is not None:
+            recorder.flush_seconds = flush_seconds
+        directory = OperatorDirectory(dict(realms or {}), operator_mcc_mncs(engine))
+        checks = cls(follower.index, recorder, directory)
+        checks._follower = follower.start()
+        recorder.start()
+        return checks
+
+    def stop(self) -> None:
+        """Stop following and write every recorded check (no sighting lost)."""
+        if self._follower is not None:
+            self._follower.stop()
+        if self.recorder is not None:
+            self.recorder.stop()
+
+    @property
+    def follower(self) -> IndexFollower | None:
+        return self._follower
+
+    def equipment_status(
+        self,
+        imei: str,
+        software_version: str | None,
+        imsi: str | None,
+        origin_realm: str | None = None,
+    ) -> str:
+        """S13: "white", "grey", "black" or "unknown"; the check is queued as a sighting."""
+        recorder = self.recorder
+        if len(imei) == 15 and imei.isdigit() and imei.isascii():
+            word = self.index.equipment_status(imei)
+            if recorder is not None:
+                recorder.record(imei, self.operators.for_s13(origin_realm, imsi), imsi)
+            return word
+        answer = self.index.check(imei)
+        if answer.imei is not None and recorder is not None:
+            recorder.record(answer.imei, self.operators.for_s13(origin_realm, imsi), imsi)
+        return answer.list.value
+
+    def check(self, raw: str, *, operator: str, imsi: str | None = None) -> IndexAnswer:
+        """N5g-eir and the batch API: the full answer; the check is queued as a sighting."""
+        answer = self.index.check(raw)
+        if answer.imei is not None and self.recorder is not None:
+            self.recorder.record(answer.imei, operator, imsi)
+        return answer
+
+    def operator_for_supi(self, imsi: str | None) -> str:
+        return self.operators.for_imsi(imsi) or N5G_CHANNEL
