@@ -1,0 +1,259 @@
+"""Trusted registrations: importers and manufacturers declare devices, whose IMEIs become white.
+
+File: `device_ref,imei,brand,model,document,registered_on` (FORMATS.md). Rows with the same
+`device_ref` are the 1-4 IMEIs of one device. **The rows of one device must be adjacent**
+(every export we know of writes them so): grouping then needs only the current device in
+memory, and a file of a million devices streams in one pass. A `device_ref` that comes back
+after other devices is reported as an error on those rows, never silently merged.
+
+A device is accepted whole or rejected whole: every IMEI must be valid and appear once in the
+file; with a TAC database loaded, every TAC must be known, all IMEIs must be of one model and
+there may be no more of them than the model's `sim_slots`. Checked rows are staged, and the
+merge (conflicts, devices, IMEIs, facts, lists) is set-based SQL in `registrations_merge`.
+Above the bad-row threshold the file is refused and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from tizim.clock import parse_moment
+from tizim.domain.rules import Rules
+from tizim.services.csv_input import FileRefused, RowError, UploadReport, csv_rows, file_sha256
+from tizim.services.imei_reading import read_imei_fast
+from tizim.services.orgs import OrganisationError, Role, get_organisation
+from tizim.services.registrations_merge import merge_registrations, registration_staging
+from tizim.services.uploads import previous_acceptance, record_upload
+from tizim.storage.schema import tacs, uploads
+from tizim.storage.staging import RowWriter
+
+KIND = "registrations"
+COLUMNS = ("device_ref", "imei", "brand", "model", "document", "registered_on")
+MAX_IMEIS_PER_DEVICE = 4
+REGISTERING_ROLES = frozenset({Role.IMPORTER, Role.MANUFACTURER})
+
+
+@dataclass(frozen=True)
+class TacModel:
+    brand: str
+    model: str
+    sim_slots: int
+
+
+@dataclass
+class _Device:
+    ref: str
+    first_line: int
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    error: str | None = None  # a fault of the device as a whole, set before its rows arrive
+
+
+def register_devices(
+    conn: Connection,
+    path: Path,
+    *,
+    organisation: str,
+    now: datetime,
+    rules: Rules,
+    bad_row_threshold: float,
+    file_name: str | None = None,
+    uploaded_by: str | None = None,
+) -> UploadReport:
+    """Load one registrations file for `organisation`; the report is recorded and returned.
+
+    Refused files (bad header, too many bad rows) come back with `refused=True` and change
+    nothing but the upload record; the same file accepted before comes back as a duplicate.
+    """
+    org = get_organisation(conn, organisation)
+    if org is None:
+        raise OrganisationError(f"no organisation {organisation!r}")
+    if org.role not in REGISTERING_ROLES:
+        raise OrganisationError(
+            f"{organisation} is a {org.role.value}: only importers and manufacturers register"
+        )
+    report = UploadReport(KIND, file_name or path.name, file_sha256(path))
+    earlier = previous_acceptance(conn, kind=KIND, organisation=org.code, sha256=report.sha256)
+    if earlier is not None:
+        report.duplicate_of = earlier
+        report.counts = {"devices_accepted": 0, "imeis_registered": 0}
+        record_upload(conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now)
+        return report
+    with registration_staging(conn) as staging:
+        try:
+            checker = _DeviceChecker(report, _tac_models(conn), rules, now)
+            with RowWriter(conn, staging.imeis, staging.imei_columns) as imei_rows:
+                checker.check_file(path, imei_rows)
+            report.refuse_if_too_bad(bad_row_threshold)
+        except FileRefused as refusal:
+            report.refused, report.refusal = True, str(refusal)
+            record_upload(conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now)
+            return report
+        upload_id = record_upload(
+            conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now
+        )
+        counts = merge_registrations(
+            conn, staging, organisation=org.code, upload_id=upload_id, now=now, rules=rules
+        )
+    report.counts = {"devices_accepted": checker.devices_accepted, **counts}
+    report.counts["devices_rejected"] = checker.devices_rejected
+    _rewrite_upload_report(conn, upload_id, report)
+    return report
+
+
+def _rewrite_upload_report(conn: Connection, upload_id: int, report: UploadReport) -> None:
+    """The upload row is written before the merge (its id tags the rows); now the final report."""
+    conn.execute(
+        uploads.update()
+        .where(uploads.c.id == upload_id)
+        .values(report=json.dumps(report.as_dict(), ensure_ascii=False))
+    )
+
+
+def _tac_models(conn: Connection) -> dict[str, TacModel]:
+    """The whole TAC table (a few hundred thousand rows at most): one dict look-up per IMEI."""
+    return {
+        row.tac: TacModel(row.brand, row.model, row.sim_slots)
+        for row in conn.execute(select(tacs.c.tac, tacs.c.brand, tacs.c.model, tacs.c.sim_slots))
+    }
+
+
+class _DeviceChecker:
+    """Streams the file, groups adjacent rows by device_ref, checks and stages each device."""
+
+    def __init__(
+        self, report: UploadReport, models: dict[str, TacModel], rules: Rules, now: datetime
+    ) -> None:
+        self.report = report
+        self.models = models
+        self.rules = rules
+        self.now = now
+        self.finished_refs: set[str] = set()
+        self.accepted_imeis: set[int] = set()  # ints: half the memory of 1.5 M strings
+        self.moments: dict[str, datetime | None] = {"": None}
+        self.devices_accepted = 0
+        self.devices_rejected = 0
+        self.imei_rows: RowWriter
+
+    def check_file(self, path: Path, imei_rows: RowWriter) -> None:
+        self.imei_rows = imei_rows
+        current: _Device | None = None
+        with csv_rows(path, COLUMNS) as rows:
+            for line, row in rows:
+                self.report.rows_total += 1
+                ref = row.get("device_ref", "")
+                if current is None or ref != current.ref:
+                    if current is not None:
+                        self._finish(current)
+                    current = _Device(ref, line)
+                    if not ref:
+                        current.error = "device_ref is empty"
+                    elif ref in self.finished_refs:
+                        current.error = (
+                            f"device_ref {ref!r} appeared earlier in the file:"
+                            " the rows of one device must be adjacent"
+                        )
+                current.rows.append((line, row))
+        if current is not None:
+            self._finish(current)
+
+    def _finish(self, device: _Device) -> None:
+        self.finished_refs.add(device.ref)
+        errors: dict[int, RowError] = {}
+        imeis: list[tuple[int, str, dict[str, Any]]] = []
+        for line, row in device.rows:
+            found = self._row_error(line, row, {imei for _, imei, _ in imeis})
+            if isinstance(found, RowError):
+                errors[line] = found
+            else:
+                imeis.append((line, found, row))
+        whole = device.error or self._device_error(device, [imei for _, imei, _ in imeis])
+        if whole is None and not errors:
+            self._stage(device, imeis)
+            return
+        self.devices_rejected += 1
+        first_bad = min(errors) if errors else device.first_line
+        for line, _row in device.rows:
+            error = errors.get(line) or RowError(
+                line,
+                "device_ref",
+                "DEVICE_REJECTED",
+                whole or f"another row of device {device.ref!r} (line {first_bad}) is invalid",
+            )
+            self.report.add_error(error)
+
+    def _row_error(self, line: int, row: dict[str, Any], in_device: set[str]) -> RowError | str:
+        """The row's 15-digit IMEI, or what is wrong with the row."""
+        if None in row:
+            return RowError(line, None, "EXTRA_FIELDS", "the row has more fields than the header")
+        reading = read_imei_fast(row["imei"], self.rules.reserved_tac_prefixes)
+        if reading.invalid_reason is not None or reading.imei is None:
+            reason = reading.invalid_reason.value if reading.invalid_reason else "INVALID_FORMAT"
+            return RowError(line, "imei", reason, f"{row['imei']!r} is not a valid IMEI ({reason})")
+        imei = reading.imei
+        if imei in in_device or int(imei) in self.accepted_imeis:
+            return RowError(line, "imei", "DUPLICATE_IMEI", f"IMEI {imei} is already in the file")
+        if self.models and imei[:8] not in self.models:
+            return RowError(
+                line, "imei", "UNKNOWN_TAC", f"TAC {imei[:8]} is not in the TAC database"
+            )
+        try:
+            registered_on = self._moment(row["registered_on"])
+        except ValueError:
+            return RowError(
+                line, "registered_on", "BAD_TIME", f"{row['registered_on']!r} is not ISO 8601"
+            )
+        if registered_on is not None and registered_on > self.now:
+            return RowError(line, "registered_on", "FUTURE_TIME", "registered_on is in the future")
+        row["registered_on"] = registered_on
+        return imei
+
+    def _moment(self, text: str) -> datetime | None:
+        """Parsed once per distinct value: a file has few distinct dates and many rows."""
+        if text not in self.moments:
+            self.moments[text] = parse_moment(text)
+        return self.moments[text]
+
+    def _device_error(self, device: _Device, imeis: list[str]) -> str | None:
+        if len(device.rows) > MAX_IMEIS_PER_DEVICE:
+            return f"a device has 1 to {MAX_IMEIS_PER_DEVICE} IMEIs, not {len(device.rows)}"
+        if not self.models or not imeis:
+            return None
+        models = {(m.brand, m.model) for m in (self.models[imei[:8]] for imei in imeis)}
+        if len(models) > 1:
+            return "the IMEIs of one device belong to different models in the TAC database"
+        slots = min(self.models[imei[:8]].sim_slots for imei in imeis)
+        if len(device.rows) > slots:
+            return (
+                f"the model has {slots} SIM slot(s) but the device lists {len(device.rows)} IMEIs"
+            )
+        return None
+
+    def _stage(self, device: _Device, imeis: list[tuple[int, str, dict[str, Any]]]) -> None:
+        self.devices_accepted += 1
+        seq = self.devices_accepted
+        first = imeis[0][2]
+        model = self.models.get(imeis[0][1][:8]) if self.models else None
+        brand = model.brand if model else first["brand"][:100] or None
+        name = model.model if model else first["model"][:200] or None
+        for slot, (line, imei, row) in enumerate(imeis, start=1):
+            self.accepted_imeis.add(int(imei))
+            self.imei_rows.write(
+                (
+                    imei,
+                    seq,
+                    slot,
+                    device.ref[:100],
+                    brand if slot == 1 else None,
+                    name if slot == 1 else None,
+                    row["document"][:200] or None,
+                    row["registered_on"],
+                    line,
+                )
+            )
+        self.report.rows_accepted += len(imeis)
