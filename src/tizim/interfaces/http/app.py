@@ -13,7 +13,6 @@ from tizim.interfaces.http import routes_batch_check, routes_imeis, routes_n5g
 from tizim.interfaces.http.deps_realtime import stop_owned_realtime
 from tizim.interfaces.http.problems import install_problem_handlers
 from tizim.interfaces.http.routes_applications import router as applications_router
-from tizim.interfaces.http.routes_applications import router as applications_router
 from tizim.runtime import Runtime
 from tizim.services.realtime_checks import RealtimeChecks
 
@@ -39,7 +38,6 @@ def create_app(
     app.state.realtime = realtime
     install_problem_handlers(app)
     app.include_router(routes_imeis.router)
-    app.include_router(applications_router)
     app.include_router(applications_router)
     app.include_router(routes_n5g.router)
     app.include_router(routes_batch_check.router)
