@@ -86,9 +86,8 @@ def _copy_postgresql(conn: Connection, rules: Rules) -> tuple[np.ndarray, np.nda
     with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         for chunk in copy:
             buffer += chunk
-    rows = np.frombuffer(buffer, dtype=_ROW, offset=_BINARY_HEADER)[
-        : (len(buffer) - _BINARY_HEADER - _BINARY_TRAILER) // _ROW.itemsize
-    ]
+    count = (len(buffer) - _BINARY_HEADER - _BINARY_TRAILER) // _ROW.itemsize
+    rows = np.frombuffer(buffer, dtype=_ROW, count=count, offset=_BINARY_HEADER)
     return rows["key"].astype(np.int64), rows["value"].astype(np.int32)
 
 

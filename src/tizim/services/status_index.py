@@ -236,7 +236,7 @@ class StatusIndex:
             if slot >= 0:
                 value = table.values[slot]
                 code = value & 3
-                if code == GREY and self.today() >= value >> 2:
+                if code == GREY and 0 < value >> 2 <= self.today():
                     return "black"
                 return CODE_WORDS[code]
         return self.check(imei).list.value
@@ -252,7 +252,7 @@ class StatusIndex:
             value = table.values[slot]
             code, day = value & 3, value >> 2
             deadline = self._deadline(day) if day else None
-            if code == GREY and self.today() >= day:
+            if code == GREY and 0 < day <= self.today():
                 return IndexAnswer(reading.imei, ListName.BLACK, deadline)
             return IndexAnswer(reading.imei, ListName(CODE_WORDS[code]), deadline)
         tacs = self.tacs
