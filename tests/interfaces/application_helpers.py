@@ -3,17 +3,24 @@ state-registry data loaded through the real feed loaders, and signed bodies."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Connection
 
+from tests.support.servers import running_http_server
+from tizim.clock import FixedClock
 from tizim.domain.iin import iin_check_digit
 from tizim.domain.imei import check_digit
 from tizim.eds_test_ca import IssuedCertificate, issue_test_certificate, sign_body
+from tizim.interfaces.http.app import create_app
 from tizim.runtime import Runtime
+from tizim.services.orgs import Role, create_organisation
 from tizim.services.state_feeds import load_border, load_customs, load_parcels
 from tizim.storage.schema import tacs
 
@@ -122,3 +129,57 @@ def verification_body(
     iin: str, imeis: list[str], proof: dict[str, Any], **extra: Any
 ) -> dict[str, Any]:
     return {"type": "verification", "applicant_iin": iin, "imeis": imeis, "proof": proof, **extra}
+
+
+@dataclass
+class Api:
+    client: httpx.Client
+    clock: FixedClock
+    registry: Runtime
+    keys: dict[str, str]
+
+    def post(
+        self, path: str, payload: dict[str, Any], who: str = "provider", **params: str
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
+        return self.client.post(path, json=payload, headers=headers, params=params)
+
+    def get(self, path: str, who: str = "provider", **params: str) -> httpx.Response:
+        return self.client.get(
+            path, headers={"Authorization": f"Bearer {self.keys[who]}"}, params=params
+        )
+
+    def submit(self, applicant: Person, body: dict[str, Any]) -> httpx.Response:
+        return self.post("/api/v1/applications", applicant.sign(body))
+
+    def submit_and_pay(self, applicant: Person, body: dict[str, Any]) -> dict[str, Any]:
+        submitted = self.submit(applicant, body)
+        assert submitted.status_code == 201, submitted.text
+        paid = self.post(f"/api/v1/applications/{submitted.json()['number']}/payments", {})
+        assert paid.status_code == 200, paid.text
+        return paid.json()
+
+    def imei_list(self, imei: str) -> dict[str, Any]:
+        return self.client.get(f"/api/v1/imeis/{imei}").json()
+
+
+@contextmanager
+def serving_api(registry: Runtime) -> Iterator[Api]:
+    """The real HTTP server on a fixed clock, with a provider, a second provider, staff and an
+    operator (keys by code), and the TAC table loaded."""
+    keys: dict[str, str] = {}
+    with registry.transaction() as conn:
+        load_tacs(conn)
+        for code, role in (
+            ("provider", Role.VERIFICATION_PROVIDER),
+            ("provider2", Role.VERIFICATION_PROVIDER),
+            ("staff", Role.REGISTRY_STAFF),
+            ("operator", Role.OPERATOR),
+        ):
+            keys[code] = create_organisation(conn, code=code, role=role, now=NOW)[1]
+    clock = FixedClock(NOW)
+    with (
+        running_http_server(create_app(registry, clock)) as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+    ):
+        yield Api(client, clock, registry, keys)

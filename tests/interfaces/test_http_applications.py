@@ -4,7 +4,6 @@ refused, the fee per year, free re-submission, black → white on approval, the 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,72 +14,22 @@ import pytest
 from tests.interfaces.application_helpers import (
     NOW,
     TAC_DUAL,
-    Person,
+    Api,
     load_state_data,
-    load_tacs,
     make_imei,
     person,
+    serving_api,
     verification_body,
 )
-from tests.support.servers import running_http_server
-from tizim.clock import FixedClock
 from tizim.i18n import LANGUAGES
-from tizim.interfaces.http.app import create_app
 from tizim.runtime import Runtime
 from tizim.services.facts import record_sighting
-from tizim.services.orgs import Role, create_organisation
-
-
-@dataclass
-class Api:
-    client: httpx.Client
-    clock: FixedClock
-    registry: Runtime
-    keys: dict[str, str]
-
-    def post(
-        self, path: str, payload: dict[str, Any], who: str = "provider", **params: str
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
-        return self.client.post(path, json=payload, headers=headers, params=params)
-
-    def get(self, path: str, who: str = "provider", **params: str) -> httpx.Response:
-        return self.client.get(
-            path, headers={"Authorization": f"Bearer {self.keys[who]}"}, params=params
-        )
-
-    def submit(self, applicant: Person, body: dict[str, Any]) -> httpx.Response:
-        return self.post("/api/v1/applications", applicant.sign(body))
-
-    def submit_and_pay(self, applicant: Person, body: dict[str, Any]) -> dict[str, Any]:
-        submitted = self.submit(applicant, body)
-        assert submitted.status_code == 201, submitted.text
-        paid = self.post(f"/api/v1/applications/{submitted.json()['number']}/payments", {})
-        assert paid.status_code == 200, paid.text
-        return paid.json()
-
-    def imei_list(self, imei: str) -> dict[str, Any]:
-        return self.client.get(f"/api/v1/imeis/{imei}").json()
 
 
 @pytest.fixture
 def api(registry: Runtime) -> Iterator[Api]:
-    keys: dict[str, str] = {}
-    with registry.transaction() as conn:
-        load_tacs(conn)
-        for code, role in (
-            ("provider", Role.VERIFICATION_PROVIDER),
-            ("provider2", Role.VERIFICATION_PROVIDER),
-            ("staff", Role.REGISTRY_STAFF),
-            ("operator", Role.OPERATOR),
-        ):
-            keys[code] = create_organisation(conn, code=code, role=role, now=NOW)[1]
-    clock = FixedClock(NOW)
-    with (
-        running_http_server(create_app(registry, clock)) as base,
-        httpx.Client(base_url=base, timeout=30) as client,
-    ):
-        yield Api(client, clock, registry, keys)
+    with serving_api(registry) as serving:
+        yield serving
 
 
 def assert_reasons(response: httpx.Response, *codes: str) -> list[dict[str, Any]]:

@@ -34,6 +34,8 @@ def get_rules(request: Request) -> Rules:
     return get_runtime(request).rules
 
 
-DbConn = Annotated[Connection, Depends(get_conn)]
+# scope="function": commit BEFORE the response is sent (FastAPI's default for yield
+# dependencies ends them after sending), so a client that reads right after a write sees it.
+DbConn = Annotated[Connection, Depends(get_conn, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 CurrentRules = Annotated[Rules, Depends(get_rules)]
