@@ -15,7 +15,6 @@ Above the bad-row threshold the file is refused and nothing of it is stored.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,11 +25,12 @@ from sqlalchemy import Connection, select
 from tizim.clock import parse_moment
 from tizim.domain.rules import Rules
 from tizim.services.csv_input import FileRefused, RowError, UploadReport, csv_rows, file_sha256
+from tizim.services.feed_common import rewrite_report
 from tizim.services.imei_reading import read_imei_fast
 from tizim.services.orgs import OrganisationError, Role, get_organisation
 from tizim.services.registrations_merge import merge_registrations, registration_staging
 from tizim.services.uploads import previous_acceptance, record_upload
-from tizim.storage.schema import tacs, uploads
+from tizim.storage.schema import tacs
 from tizim.storage.staging import RowWriter
 
 KIND = "registrations"
@@ -85,15 +85,22 @@ def register_devices(
         record_upload(conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now)
         return report
     with registration_staging(conn) as staging:
+        # A file that fails mid-stream aborts PostgreSQL's COPY, and with it the transaction:
+        # the savepoint keeps the transaction usable for recording the refusal.
+        savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
         try:
             checker = _DeviceChecker(report, _tac_models(conn), rules, now)
             with RowWriter(conn, staging.imeis, staging.imei_columns) as imei_rows:
                 checker.check_file(path, imei_rows)
             report.refuse_if_too_bad(bad_row_threshold)
         except FileRefused as refusal:
+            if savepoint is not None:
+                savepoint.rollback()
             report.refused, report.refusal = True, str(refusal)
             record_upload(conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now)
             return report
+        if savepoint is not None:
+            savepoint.commit()
         upload_id = record_upload(
             conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now
         )
@@ -102,17 +109,8 @@ def register_devices(
         )
     report.counts = {"devices_accepted": checker.devices_accepted, **counts}
     report.counts["devices_rejected"] = checker.devices_rejected
-    _rewrite_upload_report(conn, upload_id, report)
+    rewrite_report(conn, upload_id, report)
     return report
-
-
-def _rewrite_upload_report(conn: Connection, upload_id: int, report: UploadReport) -> None:
-    """The upload row is written before the merge (its id tags the rows); now the final report."""
-    conn.execute(
-        uploads.update()
-        .where(uploads.c.id == upload_id)
-        .values(report=json.dumps(report.as_dict(), ensure_ascii=False))
-    )
 
 
 def _tac_models(conn: Connection) -> dict[str, TacModel]:

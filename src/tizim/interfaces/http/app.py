@@ -14,6 +14,8 @@ from tizim.interfaces.http.deps_realtime import stop_owned_realtime
 from tizim.interfaces.http.problems import install_problem_handlers
 from tizim.interfaces.http.routes_applications import router as applications_router
 from tizim.interfaces.http.routes_operator import router as operator_router
+from tizim.interfaces.http.routes_orgs import router as orgs_router
+from tizim.interfaces.http.routes_uploads import router as uploads_router
 from tizim.runtime import Runtime
 from tizim.services.realtime_checks import RealtimeChecks
 
@@ -43,6 +45,8 @@ def create_app(
     app.include_router(routes_n5g.router)
     app.include_router(routes_batch_check.router)
     app.include_router(operator_router)
+    app.include_router(orgs_router)
+    app.include_router(uploads_router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,89 @@
+"""What every feed loader shares: the report's life cycle, refusal, duplicates, time fields."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, select
+
+from tizim.clock import parse_moment
+from tizim.services.csv_input import RowError, UploadReport, file_sha256
+from tizim.services.uploads import previous_acceptance, record_upload
+from tizim.storage.schema import uploads
+
+ACCEPTED_OUTCOMES = ("accepted", "partially_accepted")
+
+
+def new_report(kind: str, path: Path, file_name: str | None) -> UploadReport:
+    return UploadReport(kind, file_name or path.name, file_sha256(path))
+
+
+def earlier_delta(conn: Connection, report: UploadReport, organisation: str | None) -> int | None:
+    """A delta file (add/remove rows) accepted before: loading it again must change nothing."""
+    return previous_acceptance(
+        conn, kind=report.kind, organisation=organisation, sha256=report.sha256
+    )
+
+
+def same_as_latest_full(conn: Connection, report: UploadReport) -> int | None:
+    """For a full-replace feed only the latest load counts: A, B, A again must apply A again."""
+    latest = conn.execute(
+        select(uploads.c.id, uploads.c.sha256)
+        .where(uploads.c.kind == report.kind, uploads.c.outcome.in_(ACCEPTED_OUTCOMES))
+        .order_by(uploads.c.id.desc())
+        .limit(1)
+    ).first()
+    return latest.id if latest is not None and latest.sha256 == report.sha256 else None
+
+
+def finish(
+    conn: Connection,
+    report: UploadReport,
+    *,
+    organisation: str | None,
+    loaded_by: str | None,
+    now: datetime,
+) -> UploadReport:
+    record_upload(conn, report, organisation=organisation, uploaded_by=loaded_by, now=now)
+    return report
+
+
+def rewrite_report(conn: Connection, upload_id: int, report: UploadReport) -> None:
+    """An upload row written before its merge (its id tags the rows) gets the final report."""
+    conn.execute(
+        uploads.update()
+        .where(uploads.c.id == upload_id)
+        .values(report=json.dumps(report.as_dict(), ensure_ascii=False))
+    )
+
+
+class MomentReader:
+    """ISO 8601 or bare date (Asia/Almaty), parsed once per distinct text, never in the future."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.cache: dict[str, datetime] = {}
+
+    def read(self, line: int, column: str, text: str, *, required: bool) -> datetime | RowError:
+        if not text:
+            if required:
+                return RowError(line, column, "MISSING_VALUE", f"{column} is required")
+            return self.now
+        moment = self.cache.get(text)
+        if moment is None:
+            try:
+                moment = parse_moment(text)
+            except ValueError:
+                return RowError(line, column, "BAD_TIME", f"{text!r} is not an ISO 8601 time")
+            self.cache[text] = moment
+        if moment > self.now:
+            return RowError(line, column, "FUTURE_TIME", f"{column} {text} is in the future")
+        return moment
+
+
+def extra_fields_error(line: int, row: dict[str, str]) -> RowError | None:
+    if None in row:
+        return RowError(line, None, "EXTRA_FIELDS", "the row has more fields than the header")
+    return None
