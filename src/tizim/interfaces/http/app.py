@@ -16,6 +16,7 @@ from tizim.interfaces.http.routes_applications import router as applications_rou
 from tizim.interfaces.http.routes_operator import router as operator_router
 from tizim.interfaces.http.routes_orgs import router as orgs_router
 from tizim.interfaces.http.routes_uploads import router as uploads_router
+from tizim.interfaces.web import install_web
 from tizim.runtime import Runtime
 from tizim.services.realtime_checks import RealtimeChecks
 
@@ -47,6 +48,7 @@ def create_app(
     app.include_router(operator_router)
     app.include_router(orgs_router)
     app.include_router(uploads_router)
+    install_web(app)  # the portal's pages and static files
 
     @app.get("/healthz", tags=["ops"], summary="Liveness")
     def healthz() -> dict[str, str]:
