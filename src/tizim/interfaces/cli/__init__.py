@@ -7,7 +7,6 @@ from tizim.interfaces.cli import staff  # noqa: F401
 from tizim.interfaces.cli import operator  # noqa: F401
 from tizim.interfaces.cli import feeds, orgs  # noqa: F401
 from tizim.interfaces.cli import applications  # noqa: F401
-from tizim.interfaces.cli import applications  # noqa: F401
 from tizim.interfaces.cli.app import app
 
 
