@@ -28,6 +28,7 @@ CHANGED = "tizim_obs_changed"
 RESIGHTED = "tizim_obs_resighted"
 _FLUSH_ROWS = 8192
 NULL = "\\N"
+MERGE_WORK_MEM = "256MB"
 
 
 class PostgresObservationStage:
@@ -85,6 +86,9 @@ class PostgresObservationStage:
     def merge(self, *, operator: str, now: datetime) -> dict[str, int]:
         """Fold the staged rows into `imeis` and `sightings`; returns counts for the report."""
         run = self.conn.execute
+        # Grouping millions of staged rows in the default 4 MB spills to disk; this transaction
+        # alone gets more (SET LOCAL ends with it).
+        run(text(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'"))
         run(text(f"CREATE TEMPORARY TABLE {CHANGED} (imei varchar(15) PRIMARY KEY)"))
         run(text(f"CREATE TEMPORARY TABLE {RESIGHTED} (imei varchar(15) PRIMARY KEY)"))
         imei_counts = run(

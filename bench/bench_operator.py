@@ -1,0 +1,270 @@
+"""Operator data at national scale, on PostgreSQL: ingest, sweep, list generation.
+
+    python3 bench/bench_operator.py [--scale 1.0] [--admin-url postgresql://postgres@127.0.0.1/postgres]
+
+Creates a fresh database (dropped at the end) on the local server and, at two sizes (a tenth
+of the scale, then the scale: 1 M and 10 M rows at --scale 1), measures:
+- ingest + status update of an observation dump (rows over half as many IMEIs), its rate, and
+  its ratio to a plain `COPY` of the same file into an unindexed table (goal <= 2.0x);
+- peak RSS of the ingest process, run as a child (goal <= 500 MB whatever the size);
+- the sweep over N IMEIs of which N/10 expire (goal at 10 M: <= 60 s);
+- a full black-list generation of N/10 IMEIs (goal at 1 M: <= 10 s) and a delta after N/1000
+  changes (goal at 10 k: <= 1 s).
+Prints one table. Times are wall-clock on a shared machine: expect noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gen_observations import generate
+from tizim.config import Settings
+from tizim.runtime import Runtime
+from tizim.storage.db import normalise_url
+from tizim.storage.migrate import upgrade_schema
+
+NOW = datetime(2025, 9, 30, 12, 0, tzinfo=ZoneInfo("Asia/Almaty"))
+OPERATOR = "KCELL"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 10 M rows / 10 M IMEIs")
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--ingest-child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.ingest_child:
+        ingest_child(*args.ingest_child)
+        return
+    admin = create_engine(normalise_url(args.admin_url), isolation_level="AUTOCOMMIT")
+    name = f"tizim_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(args.admin_url)).set(database=name)
+    url_text = url.render_as_string(hide_password=False)
+    results: list[tuple[str, str, str, str]] = []
+    try:
+        runtime = Runtime(Settings(database_url=url_text))
+        upgrade_schema(runtime.engine)
+        with runtime.transaction() as conn:
+            from tizim.services.orgs import Role, create_organisation
+
+            create_organisation(
+                conn, code=OPERATOR, role=Role.OPERATOR, mcc_mncs=("40102",), now=NOW
+            )
+        full = max(int(10_000_000 * args.scale), 1000)
+        with tempfile.TemporaryDirectory(prefix="tizim-bench-") as scratch:
+            for size in (full // 10, full):
+                results += bench_ingest(runtime, url_text, Path(scratch), size)
+            for size in (full // 10, full):
+                results += bench_sweep_and_lists(runtime, Path(scratch), size)
+        runtime.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    print_table(results)
+
+
+def bench_ingest(
+    runtime: Runtime, url: str, scratch: Path, rows: int
+) -> list[tuple[str, str, str, str]]:
+    empty(runtime)
+    dump = scratch / f"observations-{rows}.csv"
+    generate(dump, rows=rows, imeis=rows // 2, now=NOW.replace(tzinfo=None))
+    copy_seconds = plain_copy(runtime, dump)
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--ingest-child", url, str(dump)], stdout=subprocess.PIPE
+    )
+    assert child.stdout is not None
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"the ingest child failed ({status})")
+    report = json.loads(output)
+    rss_mb = usage.ru_maxrss / 1024
+    dump.unlink()
+    label = f"{rows / 1e6:g} M rows"
+    return [
+        ("plain COPY into unindexed table", label, f"{copy_seconds:.1f} s", ""),
+        (
+            "ingest + status update",
+            label,
+            f"{seconds:.1f} s ({rows / seconds:,.0f} rows/s)",
+            f"{seconds / copy_seconds:.1f}x COPY (goal <= 2.0x)",
+        ),
+        ("ingest peak RSS", label, f"{rss_mb:,.0f} MB", "goal <= 500 MB"),
+        ("ingest result", label, f"{report['counts'].get('imeis_new', 0):,} new IMEIs", ""),
+    ]
+
+
+def ingest_child(url: str, path: str) -> None:
+    from tizim.services.clones import CloneRules
+    from tizim.services.ingest import ingest_observations
+
+    runtime = Runtime(Settings(database_url=url))
+    with runtime.transaction() as conn:
+        report = ingest_observations(
+            conn,
+            Path(path),
+            operator=OPERATOR,
+            now=NOW,
+            rules=runtime.rules,
+            bad_row_threshold=0.05,
+            clone_rules=CloneRules(),
+        )
+    print(json.dumps({"counts": report.counts, "rows": report.rows_accepted}))
+
+
+def plain_copy(runtime: Runtime, dump: Path) -> float:
+    """The baseline: the same bytes into a table with no index, no checks, no merge."""
+    with runtime.transaction() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS plain_copy"))
+        conn.execute(
+            text(
+                "CREATE TABLE plain_copy"
+                " (seen_at text, imei text, imsi text, msisdn text, rat text)"
+            )
+        )
+    started = time.perf_counter()
+    with runtime.transaction() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy("COPY plain_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+            dump.open("rb") as source,
+        ):
+            for block in iter(lambda: source.read(1 << 20), b""):
+                copy.write(block)
+    seconds = time.perf_counter() - started
+    with runtime.transaction() as conn:
+        conn.execute(text("DROP TABLE plain_copy"))
+    return seconds
+
+
+def bench_sweep_and_lists(
+    runtime: Runtime, scratch: Path, total: int
+) -> list[tuple[str, str, str, str]]:
+    """N IMEIs: N/10 grey and expired at NOW, 2N/10 grey in grace, the rest white."""
+    from tizim.services.notifications import NotificationPlan
+    from tizim.services.operator_lists import generate_lists
+    from tizim.services.sweep import sweep
+    from tizim.storage.refresh import refresh_statuses
+    from tizim.storage.schema import imeis
+
+    empty(runtime)
+    expiring, in_grace = total // 10, total // 5
+    with runtime.transaction() as conn:
+        conn.execute(
+            text(
+                """
+                INSERT INTO imeis (imei, first_seen_at, last_seen_at, trusted_source,
+                                   list, reasons, grace_deadline, list_since)
+                SELECT lpad(n::text, 15, '0'), seen, seen, n >= :grey,
+                       CASE WHEN n >= :grey THEN 'white' ELSE 'grey' END,
+                       CASE WHEN n >= :grey THEN 'TRUSTED_SOURCE' ELSE 'GRACE_PERIOD' END,
+                       CASE WHEN n >= :grey THEN NULL ELSE timezone('Asia/Almaty',
+                            (timezone('Asia/Almaty', seen)::date + 30)::timestamp) END,
+                       seen
+                FROM (SELECT n, CASE WHEN n < :expiring THEN :old ELSE :recent END AS seen
+                      FROM generate_series(0, :total - 1) AS n) AS g
+                """
+            ),
+            {
+                "total": total,
+                "expiring": expiring,
+                "grey": expiring + in_grace,
+                "old": NOW - timedelta(days=40),
+                "recent": NOW - timedelta(days=5),
+            },
+        )
+        conn.execute(text("ANALYZE imeis"))
+    label = f"{total / 1e6:g} M IMEIs"
+    started = time.perf_counter()
+    with runtime.transaction() as conn:
+        changed = sweep(conn, now=NOW, rules=runtime.rules).changed
+    sweep_seconds = time.perf_counter() - started
+    plan = NotificationPlan()
+    with runtime.transaction() as conn:
+        first = generate_lists(conn, scratch / "lists", now=NOW, rules=runtime.rules, plan=plan)
+    black = first.file("black.csv")
+    assert black is not None
+    changes = max(total // 1000, 1)
+    with runtime.transaction() as conn:
+        conn.execute(
+            text(
+                "UPDATE imeis SET verified = true WHERE imei IN (SELECT imei FROM imeis"
+                " WHERE list = 'black' ORDER BY imei LIMIT :n)"
+            ),
+            {"n": changes},
+        )
+        refresh_statuses(
+            conn,
+            imeis.c.verified,
+            now=NOW + timedelta(hours=1),
+            rules=runtime.rules,
+            source="bench",
+        )
+    with runtime.transaction() as conn:
+        second = generate_lists(
+            conn, scratch / "lists", now=NOW + timedelta(hours=1), rules=runtime.rules, plan=plan
+        )
+    delta = second.file("delta.csv")
+    assert delta is not None
+    return [
+        ("sweep", label, f"{sweep_seconds:.1f} s", f"{changed:,} IMEIs went black"),
+        (
+            "black-list file",
+            f"{black.rows / 1e6:g} M blocked",
+            f"{black.seconds:.1f} s",
+            "goal at 1 M: <= 10 s",
+        ),
+        (
+            "delta file",
+            f"after {changes:,} changes",
+            f"{delta.seconds:.2f} s",
+            f"{delta.rows:,} rows; goal at 10 k: <= 1 s",
+        ),
+    ]
+
+
+def empty(runtime: Runtime) -> None:
+    with runtime.transaction() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE imeis, sightings, status_changes, uploads, imei_facts, list_generations"
+                " RESTART IDENTITY"
+            )
+        )
+
+
+def print_table(results: list[tuple[str, str, str, str]]) -> None:
+    headers = ("measure", "size", "result", "note")
+    widths = [max(len(row[i]) for row in [headers, *results]) for i in range(4)]
+    line = "  ".join(f"{{:<{width}}}" for width in widths)
+    print(line.format(*headers))
+    print(line.format(*("-" * width for width in widths)))
+    for row in results:
+        print(line.format(*row))
+    print(f"\nmachine: {os.cpu_count()} cores, shared with other work: times are noisy")
+
+
+if __name__ == "__main__":
+    main()
