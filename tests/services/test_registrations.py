@@ -6,6 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.services.feeds_support import (
@@ -17,10 +19,12 @@ from tests.services.feeds_support import (
     listed,
     write_csv,
 )
+from tizim.domain.imei import DEFAULT_RESERVED_TAC_PREFIXES, read_imei
 from tizim.runtime import Runtime
 from tizim.services.csv_input import UploadReport
 from tizim.services.facts import record_sighting
 from tizim.services.gsma_feeds import load_tac_database
+from tizim.services.imei_reading import read_imei_fast
 from tizim.services.orgs import OrganisationError, Role
 from tizim.services.registrations import register_devices
 from tizim.storage.schema import devices, imeis, uploads
@@ -205,3 +209,12 @@ def test_only_importers_and_manufacturers_register(registry: Runtime, tmp_path: 
     path = write_csv(tmp_path / "r.csv", HEADER, f"D1,{PHONE_A},A,B,DT,2026-02-01")
     with pytest.raises(OrganisationError, match="only importers and manufacturers"):
         register(registry, path, org="KCELL")
+
+
+@given(
+    st.text(alphabet="0123456789 -x", min_size=0, max_size=17)
+    | st.from_regex(r"\d{15}", fullmatch=True)
+)
+def test_the_fast_imei_reader_agrees_with_the_domain(raw: str) -> None:
+    prefixes = DEFAULT_RESERVED_TAC_PREFIXES
+    assert read_imei_fast(raw, prefixes) == read_imei(raw, prefixes)

@@ -107,13 +107,14 @@ def _apply(
     rules: Rules,
 ) -> dict[str, int]:
     facts: list[Fact] = []
-    inherited = 0
+    inherited = applied = 0
     ensure_imeis(conn, (new for _, _, new, _, _ in accepted), now=now, rules=rules)
     for _line, old, new, repaired_at, document in accepted:
         device_id, passes_white = known[old]
         pair = (repairs.c.old_imei == old, repairs.c.new_imei == new)
         if conn.execute(select(repairs.c.id).where(*pair)).first() is not None:
             continue  # recorded by an earlier file: applying it again would change nothing
+        applied += 1
         conn.execute(
             repairs.insert().values(
                 old_imei=old,
@@ -135,9 +136,10 @@ def _apply(
             )
     changed = record_facts(conn, facts, now=now, rules=rules, source=f"repair:{organisation}")
     return {
-        "repairs": len(accepted),
+        "repairs": applied,
+        "already_recorded": len(accepted) - applied,
         "inherited": inherited,
-        "not_inherited": len(accepted) - inherited,
+        "not_inherited": applied - inherited,
         "list_changes": changed,
     }
 
