@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from tizim.adapters.payments import PaymentDeclined, ReferencePaymentGateway
 from tizim.adapters.reference_state import reference_registries
 from tizim.domain.applications import Failure
+from tizim.domain.fees import FeeNotConfigured
 from tizim.i18n import negotiate_language
 from tizim.interfaces.http.auth import Caller, StaffCaller, require_roles
 from tizim.interfaces.http.deps import CurrentRules, DbConn, Now, get_runtime
@@ -94,17 +95,20 @@ def precheck(
     runtime: RuntimeDep,
     lang: Lang,
     _caller: ProviderCaller,
-) -> dict[str, Any]:
-    result = precheck_application(
-        conn,
-        signed.body,
-        signed.signature,
-        signed.certificate,
-        now=now,
-        rules=rules,
-        policy=_policy(runtime),
-        registries=reference_registries(conn, rules),
-    )
+) -> Any:
+    try:
+        result = precheck_application(
+            conn,
+            signed.body,
+            signed.signature,
+            signed.certificate,
+            now=now,
+            rules=rules,
+            policy=_policy(runtime),
+            registries=reference_registries(conn, rules),
+        )
+    except FeeNotConfigured as error:
+        return problem(503, "The fee cannot be computed", str(error))
     return {
         "acceptable": not result.failures and not result.unavailable,
         "fee_kzt": result.fee_kzt,
@@ -138,6 +142,8 @@ def submit(
         )
     except ApplicationRejected as rejected:
         return _refused(422, "The application is not accepted", rejected.failures, lang)
+    except FeeNotConfigured as error:
+        return problem(503, "The fee cannot be computed", str(error))
     return JSONResponse(application_view(conn, number, lang=lang, personal=True), 201)
 
 
