@@ -95,7 +95,7 @@ def phone(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
 
 
 def screenshot(page: object, lang: str, name: str) -> Path:
-    """Save the whole page as test-artifacts/<lang>/<name>.png (gitignored) for people to look at."""
+    """Save the whole page as test-artifacts/<lang>/<name>.png (gitignored), for people."""
     path = ARTIFACTS / lang / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
