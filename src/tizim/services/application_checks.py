@@ -111,8 +111,9 @@ def run_verification_checks(
     outcome = CheckOutcome(device_imeis, [*check_iin(form.applicant_iin), *failures])
     if not failures and device_imeis:
         outcome.models = tac_models(conn, device_imeis)
+        loaded = bool(outcome.models) or tac_database_loaded(conn)  # a TAC found: loaded
         outcome.failures += check_device_consistency(
-            device_imeis, outcome.models, tac_database_loaded=tac_database_loaded(conn)
+            device_imeis, outcome.models, tac_database_loaded=loaded
         )
         outcome.failures += check_imei_states(device_imeis, imei_states(conn, device_imeis))
         outcome.failures += _pending_elsewhere(conn, device_imeis, exclude_application)

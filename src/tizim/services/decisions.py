@@ -63,10 +63,13 @@ def add_event(
     actor: str,
     now: datetime,
     note: str | None = None,
+    **columns: Any,
 ) -> None:
-    """Change the status and append it to the history, in one step."""
+    """Change the status (and any other `columns`) and append it to the history, in one step."""
     conn.execute(
-        update(applications).where(applications.c.id == application_id).values(status=status.value)
+        update(applications)
+        .where(applications.c.id == application_id)
+        .values(status=status.value, **columns)
     )
     conn.execute(
         application_events.insert().values(
@@ -170,13 +173,18 @@ def refuse(
     now: datetime,
     note: str | None = None,
 ) -> None:
-    conn.execute(
-        update(applications)
-        .where(applications.c.id == row.id)
-        .values(failures=failures_to_json(failures), decided_at=now, decided_by=actor)
-    )
     codes = note or ", ".join(failure.code.value for failure in failures)
-    add_event(conn, row.id, ApplicationStatus.REFUSED, actor=actor, now=now, note=codes)
+    add_event(
+        conn,
+        row.id,
+        ApplicationStatus.REFUSED,
+        actor=actor,
+        now=now,
+        note=codes,
+        failures=failures_to_json(failures),
+        decided_at=now,
+        decided_by=actor,
+    )
 
 
 def approve(
@@ -215,9 +223,15 @@ def approve(
     conn.execute(
         update(imeis).where(imeis.c.imei.in_(list(device_imeis))).values(device_id=device_id)
     )
-    conn.execute(
-        update(applications)
-        .where(applications.c.id == row.id)
-        .values(device_id=device_id, failures=None, decided_at=now, decided_by=actor)
+    add_event(
+        conn,
+        row.id,
+        ApplicationStatus.APPROVED,
+        actor=actor,
+        now=now,
+        note=note,
+        device_id=device_id,
+        failures=None,
+        decided_at=now,
+        decided_by=actor,
     )
-    add_event(conn, row.id, ApplicationStatus.APPROVED, actor=actor, now=now, note=note)
