@@ -50,7 +50,7 @@ def portal(registry: Runtime, tmp_path: Path) -> Iterator[Portal]:
         Settings(
             database_url=registry.settings.database_url,
             support_upload_dir=upload_dir,
-            check_rate_limit=1000,
+            check_rate_limit=40,
         )
     )
     world = build_world(runtime, tmp_path)
