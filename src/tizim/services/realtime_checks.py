@@ -85,6 +85,9 @@ class RealtimeChecks:
         self.recorder = recorder
         self.operators = operators or OperatorDirectory()
         self._follower: IndexFollower | None = None
+        # the S13 hot path: bound once, not looked up per check
+        self._realm_operators = self.operators.realms
+        self._record = recorder.record if recorder is not None else _ignore
 
     @classmethod
     def start(
@@ -129,23 +132,26 @@ class RealtimeChecks:
         origin_realm: str | None = None,
     ) -> str:
         """S13: "white", "grey", "black" or "unknown"; the check is queued as a sighting."""
-        recorder = self.recorder
         if len(imei) == 15 and imei.isdigit() and imei.isascii():
             word = self.index.equipment_status(imei)
-            if recorder is not None:
-                recorder.record(imei, self.operators.for_s13(origin_realm, imsi), imsi)
+            operator = self._realm_operators.get(origin_realm)  # type: ignore[arg-type]
+            self._record(imei, operator or self.operators.for_s13(origin_realm, imsi), imsi)
             return word
         answer = self.index.check(imei)
-        if answer.imei is not None and recorder is not None:
-            recorder.record(answer.imei, self.operators.for_s13(origin_realm, imsi), imsi)
+        if answer.imei is not None:
+            self._record(answer.imei, self.operators.for_s13(origin_realm, imsi), imsi)
         return answer.list.value
 
     def check(self, raw: str, *, operator: str, imsi: str | None = None) -> IndexAnswer:
         """N5g-eir and the batch API: the full answer; the check is queued as a sighting."""
         answer = self.index.check(raw)
-        if answer.imei is not None and self.recorder is not None:
-            self.recorder.record(answer.imei, operator, imsi)
+        if answer.imei is not None:
+            self._record(answer.imei, operator, imsi)
         return answer
 
     def operator_for_supi(self, imsi: str | None) -> str:
         return self.operators.for_imsi(imsi) or N5G_CHANNEL
+
+
+def _ignore(imei: str, operator: str, imsi: str | None) -> None:
+    """The recorder of an index used without one (benchmarks of the answer alone)."""

@@ -44,6 +44,7 @@ def create_app(
     app.include_router(routes_imeis.router)
     app.include_router(applications_router)
     app.include_router(routes_n5g.router)
+    app.add_middleware(routes_n5g.N5gFastLane)
     app.include_router(routes_batch_check.router)
     app.include_router(operator_router)
     app.include_router(orgs_router)

@@ -1,0 +1,309 @@
+"""Real-time checks against a 10 M IMEI status index: S13, bare echo and N5g-eir; one table.
+
+    python bench/bench_realtime.py [--imeis 10000000] [--requests 200000] [--http-requests 50000]
+
+1. Builds the status index from synthetic arrays in each server process (80 % white, 15 %
+   grey, 5 % black; 5 % of the IMEIs asked about are not in it and are judged by the domain
+   rules) and reports its build time and resident memory (RSS before/after, in the server).
+2. S13: `--connections` Diameter connections keeping `--window` MICRs in flight each
+   (pipelined), against the real server with the real `RealtimeChecks` (index lookup + the
+   recorder's queue append; the recorder's database writer is not running, so the numbers
+   are the answer path), then the same load against a bare asyncio echo server.
+3. N5g-eir: `--http-connections` keep-alive HTTP/1.1 connections, one request in flight each,
+   against uvicorn + the real app (`create_app(realtime=...)`, an empty SQLite file for the
+   rest of the app).
+The load generators are asyncio processes on the same 2-core machine, shared with other
+work: numbers are noisy, and the client costs about as much CPU as the server. Everything
+runs on 127.0.0.1 and stops by itself. Goals: S13 >= 20,000 checks/s with p99 <= 10 ms,
+S13/echo >= 0.5, N5g-eir >= 5,000 requests/s, index <= 1 GB RSS for 10 M IMEIs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
+
+import s13_load
+from echo_server import serve_in_process as serve_echo
+from s13_load import Result, drive
+
+BASE = 350_000_000_000_000  # synthetic IMEIs "35" + 13 digits, as s13_load asks: BASE + n
+
+
+def synthetic_index(count: int) -> tuple[object, dict[str, float]]:
+    """The real index over `count` synthetic IMEIs, with how long and how much memory it took."""
+    from tizim.domain.rules import Rules
+    from tizim.services.status_index import StatusIndex, deadline_day, pack
+
+    rules = Rules()
+    rss_before = _rss_mb()
+    started = time.perf_counter()
+    keys = np.arange(BASE, BASE + count, dtype=np.int64)
+    grey_day = deadline_day(
+        rules.local_midnight(rules.local_date(_far_future())), rules
+    )  # grey until long after the run
+    lists = np.array([0] * 16 + [2] * 3 + [1], dtype=np.int32)[np.arange(count) % 20]
+    values = np.where(lists == 2, (grey_day << 2) | 2, lists).astype(np.int32)
+    index = StatusIndex.from_arrays(keys, values, rules)
+    del keys, lists, values
+    assert pack("white", 0) == 0
+    return index, {
+        "build_s": time.perf_counter() - started,
+        "rss_mb": _rss_mb() - rss_before,
+        "table_mb": index.memory_bytes / 2**20,
+    }
+
+
+def _far_future():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime(2099, 1, 1, tzinfo=UTC)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def serve_s13_index(count: int, ready: Connection) -> None:
+    from tizim.interfaces.diameter import start_s13_server
+    from tizim.services.check_recorder import CheckRecorder
+    from tizim.services.realtime_checks import RealtimeChecks
+
+    index, facts = synthetic_index(count)
+    recorder = CheckRecorder(None, index.rules)  # type: ignore[arg-type,attr-defined]  # queue only
+    checks = RealtimeChecks(index, recorder)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        server = await start_s13_server(checks, "127.0.0.1", 0)
+        ready.send((server.sockets[0].getsockname()[1], facts))
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def serve_http_index(count: int, ready: Connection) -> None:
+    import uvicorn
+
+    from tizim.config import Settings
+    from tizim.interfaces.http.app import create_app
+    from tizim.runtime import Runtime
+    from tizim.services.check_recorder import CheckRecorder
+    from tizim.services.realtime_checks import RealtimeChecks
+    from tizim.storage.migrate import upgrade_schema
+
+    index, facts = synthetic_index(count)
+    database = Path(tempfile.mkdtemp(prefix="tizim-bench-")) / "bench.db"
+    runtime = Runtime(Settings(database_url=f"sqlite:///{database}"))
+    upgrade_schema(runtime.engine)
+    checks = RealtimeChecks(index, CheckRecorder(runtime.engine, runtime.rules))  # type: ignore[arg-type]
+    app = create_app(runtime, realtime=checks)
+    port = s13_load_free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.05)
+        ready.send((port, facts))
+        await task
+
+    asyncio.run(main())
+
+
+def s13_load_free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(target: Callable[..., None], args: tuple[object, ...]) -> tuple[object, object]:
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=target, args=(*args, sender), daemon=True)
+    process.start()
+    if not receiver.poll(600):
+        process.terminate()
+        raise RuntimeError(f"{target.__name__} did not start")
+    return process, receiver.recv()
+
+
+def measure_s13(name: str, port: int, opts: argparse.Namespace) -> Result:
+    asyncio.run(drive(port, opts.connections, opts.window, opts.warmup, opts.seconds))
+    started = time.perf_counter()
+    run = asyncio.run(drive(port, opts.connections, opts.window, opts.requests, opts.seconds))
+    elapsed = time.perf_counter() - started
+    return _result(name, run.answered, elapsed, run.latencies or [0.0])
+
+
+def _result(name: str, answered: int, elapsed: float, latencies: list[float]) -> Result:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return Result(name, answered, elapsed, statistics.median(ordered) * 1e3, p99 * 1e3)
+
+
+# ---- HTTP load: raw keep-alive HTTP/1.1 (an HTTP client library would be the bottleneck) ----
+
+
+class HttpLoad:
+    def __init__(self, requests: list[bytes], total: int) -> None:
+        self.requests = requests
+        self.total = total
+        self.issued = self.answered = 0
+        self.statuses: dict[int, int] = {}
+        self.latencies: list[float] = []
+        self.finished = asyncio.Event()
+
+
+class HttpClient(asyncio.Protocol):
+    def __init__(self, load: HttpLoad) -> None:
+        self.load = load
+        self.buffer = b""
+        self.sent_at = 0.0
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.send()
+
+    def send(self) -> None:
+        load = self.load
+        if load.issued >= load.total or self.transport is None:
+            return
+        request = load.requests[load.issued % len(load.requests)]
+        load.issued += 1
+        self.sent_at = time.perf_counter()
+        self.transport.write(request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = self.buffer[:head_end].lower()
+        marker = head.find(b"content-length:")
+        length = int(head[marker + 15 : head.find(b"\r\n", marker)]) if marker >= 0 else 0
+        if len(self.buffer) < head_end + 4 + length:
+            return
+        load = self.load
+        load.latencies.append(time.perf_counter() - self.sent_at)
+        status = int(self.buffer[9:12])
+        load.statuses[status] = load.statuses.get(status, 0) + 1
+        self.buffer = self.buffer[head_end + 4 + length :]
+        load.answered += 1
+        if load.answered >= load.total:
+            load.finished.set()
+        else:
+            self.send()
+
+
+async def drive_http(port: int, connections: int, total: int, seconds: float) -> HttpLoad:
+    rng = random.Random(11)
+    requests = [
+        (
+            f"GET /n5g-eir-eic/v1/equipment-status?pei=imei-{BASE + rng.randrange(10_500_000)}"
+            f" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        ).encode()
+        for _ in range(2000)
+    ]
+    load = HttpLoad(requests, total)
+    loop = asyncio.get_running_loop()
+    transports = []
+    for _ in range(connections):
+        transport, _ = await loop.create_connection(lambda: HttpClient(load), "127.0.0.1", port)
+        transports.append(transport)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(load.finished.wait(), timeout=seconds)
+    for transport in transports:
+        transport.close()
+    return load
+
+
+def measure_http(port: int, opts: argparse.Namespace) -> tuple[Result, dict[int, int]]:
+    asyncio.run(drive_http(port, opts.http_connections, opts.http_requests // 10, opts.seconds))
+    started = time.perf_counter()
+    load = asyncio.run(drive_http(port, opts.http_connections, opts.http_requests, opts.seconds))
+    elapsed = time.perf_counter() - started
+    return _result("N5g-eir", load.answered, elapsed, load.latencies or [0.0]), load.statuses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Real-time check benchmark (S13, N5g-eir)")
+    parser.add_argument("--imeis", type=int, default=10_000_000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--window", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=200_000)
+    parser.add_argument("--warmup", type=int, default=20_000)
+    parser.add_argument("--http-connections", type=int, default=32)
+    parser.add_argument("--http-requests", type=int, default=50_000)
+    parser.add_argument("--seconds", type=float, default=60.0, help="time bound per run")
+    opts = parser.parse_args()
+    s13_load.SYNTHETIC_IMEIS = opts.imeis  # MICRs ask about the index's IMEIs (+5 % unknown)
+
+    rows: list[Result] = []
+    facts: dict[str, float] = {}
+    for name, target in (
+        ("S13", serve_s13_index),
+        ("echo", serve_echo),
+        ("N5g-eir", serve_http_index),
+    ):
+        args: tuple[object, ...] = () if target is serve_echo else (opts.imeis,)
+        process, started = start_server(target, args)
+        try:
+            if name == "echo":
+                rows.append(measure_s13(name, int(started), opts))  # type: ignore[call-overload]
+            elif name == "S13":
+                port, facts = started  # type: ignore[misc]
+                rows.append(measure_s13(name, port, opts))
+            else:
+                port, _ = started  # type: ignore[misc]
+                result, statuses = measure_http(port, opts)
+                rows.append(result)
+        finally:
+            process.terminate()  # type: ignore[attr-defined]
+            process.join(10)  # type: ignore[attr-defined]
+    print_table(rows, facts, statuses, opts)
+
+
+def print_table(
+    rows: list[Result], facts: dict[str, float], statuses: dict[int, int], opts: argparse.Namespace
+) -> None:
+    print(
+        f"status index: {opts.imeis:,} IMEIs, built in {facts['build_s']:.1f} s,"
+        f" table {facts['table_mb']:.0f} MiB, RSS +{facts['rss_mb']:.0f} MiB"
+    )
+    print(f"{'interface':<10}{'answers':>10}{'seconds':>9}{'per s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    for r in rows:
+        print(
+            f"{r.name:<10}{r.answered:>10}{r.seconds:>9.2f}{r.throughput:>10.0f}"
+            f"{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+        )
+    s13, echo = rows[0], rows[1]
+    ratio = s13.throughput / echo.throughput if echo.throughput else 0.0
+    print(f"S13/echo throughput ratio: {ratio:.2f}; N5g-eir HTTP statuses: {statuses}")
+    print("goals: S13 >= 20000/s, p99 <= 10 ms, S13/echo >= 0.5, N5g-eir >= 5000/s, RSS <= 1 GiB")
+
+
+if __name__ == "__main__":
+    main()
