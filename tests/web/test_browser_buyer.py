@@ -32,3 +32,14 @@ def test_buyer_checks_white_grey_and_black_phones(phone, portal: Portal, lang: s
     assert "Apple iPhone 15" in texts[0]
     assert "10.12.2025" in texts[1]  # grace deadline: first seen 10.11.2025 + 30 days
     screenshot(phone, lang, "02-check-results")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_public_statistics_show_charts_with_their_tables(phone, portal: Portal, lang: str) -> None:  # type: ignore[no-untyped-def]
+    phone.goto(f"{portal.base}/stats?lang={lang}")
+    charts = phone.locator("svg.chart")
+    assert charts.count() == 5
+    assert phone.locator("table").count() >= 6
+    title = charts.first.locator("title").text_content()
+    assert title == translate("stats.lists", lang, "pages")
+    screenshot(phone, lang, "03-statistics")
