@@ -201,7 +201,7 @@ class HttpClient(asyncio.Protocol):
         head_end = self.buffer.find(b"\r\n\r\n")
         if head_end < 0:
             return
-        head = self.buffer[:head_end].lower()
+        head = self.buffer[: head_end + 2].lower()  # keeps the last header's CRLF
         marker = head.find(b"content-length:")
         length = int(head[marker + 15 : head.find(b"\r\n", marker)]) if marker >= 0 else 0
         if len(self.buffer) < head_end + 4 + length:

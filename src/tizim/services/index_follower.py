@@ -7,13 +7,14 @@ deadline from `imeis`; re-reading makes applying a change twice harmless.
 
 Staleness bound (documented in README): a change committed at time t is in the index by
 t + poll_seconds + the time of one poll (milliseconds), i.e. <= 2 s with the defaults, well
-inside the promised 5 s. Two cases are slower, on purpose:
-- ids are taken before commit, so a long transaction can commit an id *below* ones already
-  read (a gap). The follower does not move past a gap for `gap_seconds` (30 s) and re-reads
-  from it, so such a change is still seen as soon as it commits; an id still missing after
-  30 s is taken to be rolled back.
+inside the promised 5 s. Where that needs care:
+- ids are taken before commit, so a transaction can commit an id *below* ones already read
+  (a gap). Each skipped id is asked for again at every poll for `gap_seconds` (30 s), so a
+  late commit is seen at the next poll after it; an id still missing then was rolled back.
 - after a bulk load of more than `reload_backlog` changes (500,000) the follower rebuilds
-  the whole index from `imeis` instead of replaying them one by one (~10 s per 10 M IMEIs).
+  the whole index from `imeis` instead of replaying them one by one (~10-20 s per 10 M).
+- every `reconcile_seconds` (15 min) the index is rebuilt from `imeis` anyway, which bounds
+  what any missed change (a transaction open longer than 30 s) can cost.
 
 Loading uses a binary COPY on PostgreSQL (fixed-width rows parsed by numpy: 10 M IMEIs in
 seconds) and a plain cursor on SQLite.

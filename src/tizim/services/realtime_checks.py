@@ -87,6 +87,7 @@ class RealtimeChecks:
         self._follower: IndexFollower | None = None
         # the S13 hot path: bound once, not looked up per check
         self._realm_operators = self.operators.realms
+        self._stored_status = index.stored_status
         self._record = recorder.record if recorder is not None else _ignore
 
     @classmethod
@@ -133,10 +134,11 @@ class RealtimeChecks:
     ) -> str:
         """S13: "white", "grey", "black" or "unknown"; the check is queued as a sighting."""
         if len(imei) == 15 and imei.isdigit() and imei.isascii():
-            word = self.index.equipment_status(imei)
-            operator = self._realm_operators.get(origin_realm)  # type: ignore[arg-type]
-            self._record(imei, operator or self.operators.for_s13(origin_realm, imsi), imsi)
-            return word
+            word = self._stored_status(int(imei))
+            if word is not None:
+                operator = self._realm_operators.get(origin_realm)  # type: ignore[arg-type]
+                self._record(imei, operator or self.operators.for_s13(origin_realm, imsi), imsi)
+                return word
         answer = self.index.check(imei)
         if answer.imei is not None:
             self._record(answer.imei, self.operators.for_s13(origin_realm, imsi), imsi)

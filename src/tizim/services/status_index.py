@@ -4,13 +4,13 @@ Operators' networks ask about every attach (S13, N5g-eir), so the answer must co
 memory in microseconds. A Python dict of 10 M IMEI strings costs ~1.5 GB; this index is an
 open-addressing hash table in two flat arrays instead:
 
-- `keys`: the 15-digit IMEI as an int64 (empty slot = -1), table size a prime >= n / 0.6;
+- `keys`: the 15-digit IMEI as an int64 (empty slot = -1), table size a prime >= n / 0.55;
 - `values`: an int32 per slot packing the list (2 bits) and, for grey IMEIs, the Almaty
   calendar day of the grace deadline (days since 1970-01-01, shifted left by 2).
 
-12 bytes a slot, ~20 bytes an IMEI at load 0.6: 10 M IMEIs = ~200 MB, 50 M = ~1 GB (or
-~860 MB at load 0.7, see README). A lookup is a multiplicative hash of the key plus on average
-1-2 probes in Python, ~0.5 us. Changes are written in place (value first, then key, so a reader on another
+12 bytes a slot, ~22 bytes an IMEI at the build load of 0.55: 10 M IMEIs = ~210 MB, 50 M
+= ~1 GB (see README). A lookup is a multiplicative hash of the key and on average 1-2 probes
+in Python. Changes are written in place (value first, then key, so a reader on another
 thread never sees a key without its value); when the load factor passes 0.7 the table is
 rebuilt twice as large with numpy and swapped in by one reference assignment.
 
@@ -235,17 +235,24 @@ class StatusIndex:
     # ---- answering ---------------------------------------------------------------------------
 
     def equipment_status(self, imei: str) -> str:
-        """The S13 hot path: "white", "grey", "black" or "unknown" for a raw IMEI AVP."""
+        """ "white", "grey", "black" or "unknown" for a raw IMEI AVP."""
         if len(imei) == 15 and imei.isdigit() and imei.isascii():
-            table = self._table
-            slot = table.find(int(imei))
-            if slot >= 0:
-                value = table.values[slot]
-                code = value & 3
-                if code == GREY and 0 < value >> 2 <= self.today():
-                    return "black"
-                return CODE_WORDS[code]
+            word = self.stored_status(int(imei))
+            if word is not None:
+                return word
         return self.check(imei).list.value
+
+    def stored_status(self, key: int) -> str | None:
+        """The S13 hot path: the list of a known 15-digit IMEI (as an int) now, else None."""
+        table = self._table
+        slot = table.find(key)
+        if slot < 0:
+            return None
+        value = table.values[slot]
+        code = value & 3
+        if code == GREY and 0 < value >> 2 <= self.today():
+            return "black"
+        return CODE_WORDS[code]
 
     def check(self, raw: str) -> IndexAnswer:
         """The full answer for one raw IMEI/IMEISV input, with the grace deadline."""
