@@ -14,21 +14,48 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, column, select, table, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    String,
+    cast,
+    column,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    table,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.elements import ColumnElement
 
-from tizim.domain.reasons import Reason
+from tizim.domain.rules import Rules
 from tizim.domain.status import ListName
 from tizim.services.observations import Observation
-from tizim.storage.schema import imeis
+from tizim.storage.schema import imeis, status_changes
+from tizim.storage.status_sql import status_sql
 from tizim.storage.types import UtcDateTime
 
 STAGING = "tizim_obs_staging"
+PER_IMEI = "tizim_obs_imeis"
 CHANGED = "tizim_obs_changed"
 RESIGHTED = "tizim_obs_resighted"
 _FLUSH_ROWS = 8192
 NULL = "\\N"
 MERGE_WORK_MEM = "256MB"
+_FLAGS = (
+    "trusted_source",
+    "verified",
+    "paired",
+    "gsma_blacklisted",
+    "reported_stolen",
+    "clone_suspected",
+)
 
 
 class PostgresObservationStage:
@@ -83,7 +110,7 @@ class PostgresObservationStage:
         self._cursor.close()
         self.conn.execute(text(f"ANALYZE {STAGING}"))
 
-    def merge(self, *, operator: str, now: datetime) -> dict[str, int]:
+    def merge(self, *, operator: str, now: datetime, rules: Rules) -> dict[str, int]:
         """Fold the staged rows into `imeis` and `sightings`; returns counts for the report."""
         run = self.conn.execute
         # Grouping millions of staged rows in the default 4 MB spills to disk; this transaction
@@ -91,38 +118,34 @@ class PostgresObservationStage:
         run(text(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'"))
         run(text(f"CREATE TEMPORARY TABLE {CHANGED} (imei varchar(15) PRIMARY KEY)"))
         run(text(f"CREATE TEMPORARY TABLE {RESIGHTED} (imei varchar(15) PRIMARY KEY)"))
-        imei_counts = run(
+        run(
+            text(
+                f"CREATE TEMPORARY TABLE {PER_IMEI} AS SELECT imei,"
+                " max(invalid_reason) AS invalid_reason, min(seen_at) AS first_seen_at,"
+                f" max(seen_at) AS last_seen_at FROM {STAGING} GROUP BY imei"
+            )
+        )
+        run(text(f"ANALYZE {PER_IMEI}"))
+        in_file = int(run(text(f"SELECT count(*) FROM {PER_IMEI}")).scalar_one())
+        new = insert_new_imeis(self.conn, now=now, rules=rules, source=f"observations:{operator}")
+        moved = run(
             text(
                 f"""
-                WITH per_imei AS (
-                    SELECT imei, max(invalid_reason) AS invalid_reason,
-                           min(seen_at) AS first_seen, max(seen_at) AS last_seen
-                    FROM {STAGING} GROUP BY imei
-                ), upserted AS (
-                    INSERT INTO imeis AS i (imei, invalid_reason, first_seen_at, last_seen_at,
-                                            list, reasons, list_since)
-                    SELECT imei, invalid_reason, first_seen, last_seen, :unknown, :not_seen, :now
-                    FROM per_imei
-                    ON CONFLICT (imei) DO UPDATE SET
-                        first_seen_at = LEAST(i.first_seen_at, EXCLUDED.first_seen_at),
-                        last_seen_at = GREATEST(i.last_seen_at, EXCLUDED.last_seen_at)
-                    WHERE i.first_seen_at IS NULL OR i.last_seen_at IS NULL
-                       OR EXCLUDED.first_seen_at < i.first_seen_at
-                       OR EXCLUDED.last_seen_at > i.last_seen_at
-                    RETURNING i.imei, (xmax = 0) AS inserted
-                ), recorded AS (
-                    INSERT INTO {CHANGED} SELECT imei FROM upserted RETURNING imei
+                WITH moved AS (
+                    UPDATE imeis AS i SET
+                        first_seen_at = LEAST(i.first_seen_at, o.first_seen_at),
+                        last_seen_at = GREATEST(i.last_seen_at, o.last_seen_at)
+                    FROM {PER_IMEI} AS o
+                    WHERE i.imei = o.imei
+                      AND (i.first_seen_at IS NULL OR i.last_seen_at IS NULL
+                           OR o.first_seen_at < i.first_seen_at
+                           OR o.last_seen_at > i.last_seen_at)
+                    RETURNING i.imei
                 )
-                SELECT (SELECT count(*) FROM per_imei),
-                       (SELECT count(*) FROM upserted WHERE inserted),
-                       (SELECT count(*) FROM recorded)
+                INSERT INTO {CHANGED} SELECT imei FROM moved
                 """
-            ).bindparams(
-                bindparam("now", now, type_=UtcDateTime),
-                unknown=ListName.UNKNOWN.value,
-                not_seen=Reason.NOT_SEEN.value,
             )
-        ).one()
+        ).rowcount
         sighting_counts = run(
             text(
                 f"""
@@ -149,9 +172,9 @@ class PostgresObservationStage:
         run(text(f"ANALYZE {CHANGED}"))
         run(text(f"ANALYZE {RESIGHTED}"))
         return {
-            "imeis_in_file": int(imei_counts[0]),
-            "imeis_new": int(imei_counts[1]),
-            "imeis_seen_times_changed": int(imei_counts[2]) - int(imei_counts[1]),
+            "imeis_in_file": in_file,
+            "imeis_new": new,
+            "imeis_seen_times_changed": int(moved),
             "sightings_new": int(sighting_counts[0]),
             "sightings_extended": int(sighting_counts[1]),
         }
@@ -173,5 +196,83 @@ class PostgresObservationStage:
             self._copy_context = self._copy = None
 
     def drop(self) -> None:
-        for name in (STAGING, CHANGED, RESIGHTED):
+        for name in (STAGING, PER_IMEI, CHANGED, RESIGHTED):
             self.conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
+
+
+def insert_new_imeis(conn: Connection, *, now: datetime, rules: Rules, source: str) -> int:
+    """Insert the IMEIs met for the first time with their list already computed; returns how many.
+
+    Half the work of a first load is avoided this way: instead of inserting each new IMEI as
+    `unknown` and rewriting the row in `refresh_statuses`, its status comes from the same
+    `status_sql` expression (applied to its staged facts) and its history row is written as
+    refresh would write it (from `unknown`). A concurrent load that inserted the same IMEI
+    first wins (ON CONFLICT DO NOTHING); the update that follows then merges our sightings.
+    """
+    staged = table(
+        PER_IMEI,
+        column("imei", String),
+        column("invalid_reason", String),
+        column("first_seen_at", UtcDateTime),
+        column("last_seen_at", UtcDateTime),
+    )
+    fresh = (
+        select(
+            staged.c.imei,
+            staged.c.invalid_reason,
+            staged.c.first_seen_at,
+            staged.c.last_seen_at,
+            *(false().label(flag) for flag in _FLAGS),
+            type_coerce(cast(null(), DateTime(timezone=True)), UtcDateTime).label("retired_at"),
+        )
+        .where(~exists().where(imeis.c.imei == staged.c.imei))
+        .subquery("fresh")
+    )
+    status = status_sql(fresh, now, rules, "postgresql")  # type: ignore[arg-type]
+    moment = literal(now, UtcDateTime)
+    inserted = (
+        pg_insert(imeis)
+        .from_select(
+            [
+                "imei",
+                "invalid_reason",
+                "first_seen_at",
+                "last_seen_at",
+                "list",
+                "reasons",
+                "grace_deadline",
+                "list_since",
+            ],
+            select(
+                fresh.c.imei,
+                fresh.c.invalid_reason,
+                fresh.c.first_seen_at,
+                fresh.c.last_seen_at,
+                status.list,
+                status.reasons,
+                status.grace_deadline,
+                moment,
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["imei"])
+        .returning(imeis.c.imei, imeis.c.list, imeis.c.reasons)
+        .cte("inserted")
+    )
+    recorded = (
+        insert(status_changes)
+        .from_select(
+            ["imei", "from_list", "to_list", "reasons", "source", "detail", "changed_at"],
+            select(
+                inserted.c.imei,
+                literal(ListName.UNKNOWN.value, String),
+                inserted.c.list,
+                inserted.c.reasons,
+                literal(source, String),
+                null(),
+                moment,
+            ),
+        )
+        .returning(status_changes.c.id)
+        .cte("recorded")
+    )
+    return int(conn.execute(select(func.count()).select_from(recorded)).scalar_one())

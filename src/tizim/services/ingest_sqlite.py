@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, column, select, table, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from tizim.domain.reasons import Reason
+from tizim.domain.rules import Rules
 from tizim.domain.status import ListName
 from tizim.services.observations import Observation
 from tizim.storage.schema import imeis
@@ -68,7 +69,7 @@ class SqliteObservationStage:
     def close_writer(self) -> None:
         self._flush()
 
-    def merge(self, *, operator: str, now: datetime) -> dict[str, int]:
+    def merge(self, *, operator: str, now: datetime, rules: Rules) -> dict[str, int]:
         run = self.conn.exec_driver_sql
         run(
             f"CREATE TEMPORARY TABLE {PER_IMEI} AS SELECT imei, max(invalid_reason)"
