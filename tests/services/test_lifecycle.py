@@ -195,3 +195,19 @@ def test_stats_count_lists_blocked_today_and_deadline_weeks(registry: Runtime) -
     assert found.blocked_today == 1
     # OTHER's deadline is 31 Oct 2025 (Friday): the week of Monday 27 Oct.
     assert found.grace_by_week == {at("2025-10-27T00:00").date(): 1}
+
+
+def test_facts_in_one_batch_take_effect_in_their_order(registry: Runtime) -> None:
+    see(registry, IMEI, "2025-01-10T10:00")
+    see(registry, OTHER, "2025-01-10T10:00")
+    when = at("2025-10-01T10:00")
+    batch = [
+        Fact(IMEI, FactKind.GSMA_BLACKLIST_ADD, "GSMA", when),
+        Fact(OTHER, FactKind.GSMA_BLACKLIST_ADD, "GSMA", when),
+        Fact(IMEI, FactKind.GSMA_BLACKLIST_REMOVE, "GSMA", when),
+    ]
+    with registry.transaction() as conn:
+        changed = record_facts(conn, batch, now=when, rules=registry.rules, source="gsma")
+    assert changed == 1
+    assert stored(registry, IMEI) == ("white", (Reason.GRANDFATHERED,))
+    assert stored(registry, OTHER) == ("black", (Reason.GSMA_BLACKLISTED,))

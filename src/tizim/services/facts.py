@@ -10,9 +10,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, select, update
 
 from tizim.domain.imei import authenticity_reason, read_imei
 from tizim.domain.reasons import Reason
@@ -74,6 +75,8 @@ def ensure_imeis(
 ) -> None:
     """Create rows for IMEIs the registry has not met yet, with their authenticity verdict."""
     wanted = set(imei_list)
+    if wanted:
+        wanted -= set(conn.execute(select(imeis.c.imei).where(imeis.c.imei.in_(wanted))).scalars())
     if not wanted:
         return
     tac_loaded = tac_database_loaded(conn)
@@ -116,11 +119,12 @@ def record_facts(
             for fact in facts
         ],
     )
-    for fact in facts:
+    # Consecutive facts with the same effect share one UPDATE; the order of effects is kept.
+    changes = [(fact.imei, _summary_change(fact.kind, fact.occurred_at)) for fact in facts]
+    for _, run in groupby(changes, key=lambda change: sorted(change[1].items())):
+        batch = list(run)
         conn.execute(
-            update(imeis)
-            .where(imeis.c.imei == fact.imei)
-            .values(**_summary_change(fact.kind, fact.occurred_at))
+            update(imeis).where(imeis.c.imei.in_({imei for imei, _ in batch})).values(**batch[0][1])
         )
     touched = sorted({fact.imei for fact in facts})
     return refresh_statuses(conn, imeis.c.imei.in_(touched), now=now, rules=rules, source=source)
