@@ -135,8 +135,10 @@ uploads = Table(
 
 # Feature tables live in their own modules on the same `metadata`; importing them here makes
 # `metadata` complete wherever the schema is used (migration checks, test clean-up).
-# One line per module, at the very end of this file:
-from tizim.storage import tables_orgs  # noqa: E402, F401
-from tizim.storage import tables_operator  # noqa: E402, F401
-from tizim.storage import tables_portal  # noqa: E402, F401
-from tizim.storage import tables_applications  # noqa: E402, F401
+# One name per module in the import below, which stays at the very end of this file:
+from tizim.storage import (  # noqa: E402, F401
+    tables_applications,
+    tables_operator,
+    tables_orgs,
+    tables_portal,
+)

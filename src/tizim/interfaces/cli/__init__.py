@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from tizim.interfaces.cli import core, serve  # noqa: F401  (modules register their commands)
-from tizim.interfaces.cli import staff  # noqa: F401
-from tizim.interfaces.cli import operator  # noqa: F401
-from tizim.interfaces.cli import feeds, orgs  # noqa: F401
-from tizim.interfaces.cli import applications  # noqa: F401
+# Each module registers its commands on `app` when imported.
+from tizim.interfaces.cli import (  # noqa: F401
+    applications,
+    core,
+    feeds,
+    operator,
+    orgs,
+    serve,
+    staff,
+)
 from tizim.interfaces.cli.app import app
 
 
