@@ -13,7 +13,7 @@ from tizim.runtime import Runtime
 from tizim.services.clones import CloneRules
 from tizim.services.csv_input import UploadReport
 from tizim.services.ingest import ingest_observations
-from tizim.storage.schema import imeis, sightings, status_changes, uploads
+from tizim.storage.schema import imeis, sightings, status_changes, tacs, uploads
 
 ALMATY = ZoneInfo("Asia/Almaty")
 HEADER = "seen_at,imei,imsi,msisdn,rat"
@@ -230,3 +230,28 @@ def test_grace_starts_at_the_first_sighting_on_any_operator(
             .all()
         )
     assert operators == ["BEELINE", "KCELL", "TELE2"]
+
+
+def test_each_new_imei_is_judged_by_the_authenticity_rules(
+    registry: Runtime, tmp_path: Path
+) -> None:
+    with registry.transaction() as conn:
+        conn.execute(
+            tacs.insert(),
+            [{"tac": GOOD[:8], "brand": "B", "model": "M", "device_type": "phone", "sim_slots": 1}],
+        )
+    ingest(
+        registry,
+        write(
+            tmp_path / "day.csv",
+            f"2025-09-01T10:00:00,{GOOD},401021234567890,77011234567,4G",
+            f"2025-09-01T10:00:00,{OTHER},401021234567891,77011234568,4G",  # TAC not in the DB
+            "2025-09-01T10:00:00,123456789012345,401021234567892,77011234569,4G",
+            "2025-09-01T10:00:00,111111111111111,401021234567893,77011234560,4G",
+            f"2025-09-01T10:00:00,{GOOD[:14]}01,401021234567890,77011234567,4G",  # IMEISV
+        ),
+    )
+    assert status_of(registry, GOOD)[:2] == ("grey", "GRACE_PERIOD")
+    assert status_of(registry, OTHER)[:2] == ("black", "UNKNOWN_TAC")
+    assert status_of(registry, "123456789012345")[:2] == ("black", "RESERVED_IMEI")
+    assert status_of(registry, "111111111111111")[:2] == ("black", "RESERVED_IMEI")

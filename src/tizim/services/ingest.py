@@ -47,7 +47,9 @@ class ObservationStage(Protocol):
     def open(self) -> None: ...
     def write(self, row: Observation) -> None: ...
     def close_writer(self) -> None: ...
-    def merge(self, *, operator: str, now: datetime, rules: Rules) -> dict[str, int]: ...
+    def merge(
+        self, *, operator: str, now: datetime, rules: Rules, judge: Callable[[str], str | None]
+    ) -> dict[str, int]: ...
     def changed_imeis(self) -> Any: ...
     def resighted_imeis(self) -> Any: ...
     def abandon(self) -> None: ...
@@ -95,11 +97,14 @@ def _load(
     clone_rules: CloneRules,
     progress: Progress | None,
 ) -> None:
-    reader = ObservationReader(now=now, rules=rules, known_tacs=_known_tacs(conn))
+    postgres = conn.dialect.name == "postgresql"
+    # PostgreSQL judges each new IMEI once after staging (a file repeats IMEIs, and most are
+    # already known); SQLite, at its small scale, judges each row as it is read.
+    reader = ObservationReader(
+        now=now, rules=rules, known_tacs=_known_tacs(conn), defer_authenticity=postgres
+    )
     stage: ObservationStage = (
-        PostgresObservationStage(conn)
-        if conn.dialect.name == "postgresql"
-        else SqliteObservationStage(conn)
+        PostgresObservationStage(conn) if postgres else SqliteObservationStage(conn)
     )
     # On PostgreSQL a refusal half-way through a COPY aborts the statement: a savepoint undoes
     # it without losing the caller's transaction (where the refusal itself is then recorded).
@@ -110,7 +115,9 @@ def _load(
         _stream_rows(path, reader, stage, report, progress)
         report.rows_accepted = report.rows_total - report.errors_total
         report.refuse_if_too_bad(bad_row_threshold)
-        report.counts = stage.merge(operator=operator, now=now, rules=rules)
+        report.counts = stage.merge(
+            operator=operator, now=now, rules=rules, judge=reader.authenticity
+        )
         report.counts["clones_suspected"] = detect_clones(
             conn, stage.resighted_imeis(), now=now, rules=rules, clone_rules=clone_rules
         )

@@ -11,6 +11,8 @@ files change nothing), remember which IMEIs changed for the status refresh and c
 from __future__ import annotations
 
 import contextlib
+import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -43,11 +45,14 @@ from tizim.storage.types import UtcDateTime
 
 STAGING = "tizim_obs_staging"
 PER_IMEI = "tizim_obs_imeis"
+INVALID = "tizim_obs_invalid"
 CHANGED = "tizim_obs_changed"
 RESIGHTED = "tizim_obs_resighted"
 _FLUSH_ROWS = 8192
 NULL = "\\N"
 MERGE_WORK_MEM = "256MB"
+Judge = Callable[[str], str | None]
+"""The authenticity verdict of one 15-digit IMEI (ObservationReader.authenticity)."""
 _FLAGS = (
     "trusted_source",
     "verified",
@@ -110,7 +115,7 @@ class PostgresObservationStage:
         self._cursor.close()
         self.conn.execute(text(f"ANALYZE {STAGING}"))
 
-    def merge(self, *, operator: str, now: datetime, rules: Rules) -> dict[str, int]:
+    def merge(self, *, operator: str, now: datetime, rules: Rules, judge: Judge) -> dict[str, int]:
         """Fold the staged rows into `imeis` and `sightings`; returns counts for the report."""
         run = self.conn.execute
         # Grouping millions of staged rows in the default 4 MB spills to disk; this transaction
@@ -126,6 +131,7 @@ class PostgresObservationStage:
             )
         )
         run(text(f"ANALYZE {PER_IMEI}"))
+        self._judge_new_imeis(judge)
         in_file = int(run(text(f"SELECT count(*) FROM {PER_IMEI}")).scalar_one())
         new = insert_new_imeis(self.conn, now=now, rules=rules, source=f"observations:{operator}")
         moved = run(
@@ -179,6 +185,44 @@ class PostgresObservationStage:
             "sightings_extended": int(sighting_counts[1]),
         }
 
+    def _judge_new_imeis(self, judge: Judge) -> None:
+        """Give each IMEI the registry has never met its authenticity verdict, in Python.
+
+        The verdicts stream out by COPY; the (rare) failures are spilled to a temporary file,
+        then copied back and set on the staged IMEIs: memory stays flat whatever the count.
+        """
+        raw = self.conn.connection.driver_connection
+        assert raw is not None
+        new_imeis = (
+            f"SELECT o.imei FROM {PER_IMEI} o WHERE o.invalid_reason IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM imeis i WHERE i.imei = o.imei)"
+        )
+        with tempfile.TemporaryFile("w+b") as spill:
+            with raw.cursor() as cursor, cursor.copy(f"COPY ({new_imeis}) TO STDOUT") as copy:
+                pending = b""
+                for block in copy:
+                    lines = (pending + bytes(block)).split(b"\n")
+                    pending = lines.pop()
+                    for line in lines:
+                        reason = judge(line.decode())
+                        if reason is not None:
+                            spill.write(line + b"\t" + reason.encode() + b"\n")
+            if not spill.tell():
+                return
+            spill.seek(0)
+            self.conn.execute(
+                text(f"CREATE TEMPORARY TABLE {INVALID} (imei varchar(15), reason varchar(32))")
+            )
+            with raw.cursor() as cursor, cursor.copy(f"COPY {INVALID} FROM STDIN") as copy:
+                for chunk in iter(lambda: spill.read(1 << 20), b""):
+                    copy.write(chunk)
+        self.conn.execute(
+            text(
+                f"UPDATE {PER_IMEI} o SET invalid_reason = v.reason FROM {INVALID} v"
+                " WHERE v.imei = o.imei"
+            )
+        )
+
     def changed_imeis(self) -> ColumnElement[bool]:
         """IMEIs that are new or whose first/last sighting moved: their list may change."""
         return imeis.c.imei.in_(select(column("imei")).select_from(table(CHANGED)))
@@ -196,7 +240,7 @@ class PostgresObservationStage:
             self._copy_context = self._copy = None
 
     def drop(self) -> None:
-        for name in (STAGING, PER_IMEI, CHANGED, RESIGHTED):
+        for name in (STAGING, PER_IMEI, INVALID, CHANGED, RESIGHTED):
             self.conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
 
 

@@ -8,6 +8,7 @@ IMEIs and triplets are found by a join before the upserts instead of from their 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,7 +70,10 @@ class SqliteObservationStage:
     def close_writer(self) -> None:
         self._flush()
 
-    def merge(self, *, operator: str, now: datetime, rules: Rules) -> dict[str, int]:
+    def merge(
+        self, *, operator: str, now: datetime, rules: Rules, judge: Callable[[str], str | None]
+    ) -> dict[str, int]:
+        """`judge` is unused: rows were judged as they were read (see `_load`)."""
         run = self.conn.exec_driver_sql
         run(
             f"CREATE TEMPORARY TABLE {PER_IMEI} AS SELECT imei, max(invalid_reason)"

@@ -8,7 +8,9 @@ and the reason. The line between the two:
 - a value that is not an IMEI at all (letters, wrong length) cannot be stored or blocked by
   anyone: that row is malformed, like a bad timestamp or a non-digit IMSI.
 This runs once per row of files with tens of millions of rows, so it avoids needless work:
-timestamps repeat a lot in operator dumps and are parsed once per distinct text.
+timestamps repeat a lot in operator dumps and are parsed once per distinct text, and with
+`defer_authenticity` a plain 15-digit IMEI is staged as is and judged once per *new* IMEI after
+staging (`authenticity`), instead of once per row.
 """
 
 from __future__ import annotations
@@ -43,11 +45,26 @@ class Observation(NamedTuple):
 class ObservationReader:
     """Checks rows of one file. `known_tacs` is None while no TAC database is loaded."""
 
-    def __init__(self, *, now: datetime, rules: Rules, known_tacs: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        *,
+        now: datetime,
+        rules: Rules,
+        known_tacs: frozenset[str] | None,
+        defer_authenticity: bool = False,
+    ) -> None:
         self._latest_believable = now + FUTURE_TOLERANCE
         self._rules = rules
         self._known_tacs = known_tacs
+        self._defer = defer_authenticity
         self._moments: dict[str, datetime | None] = {}
+
+    def authenticity(self, imei: str) -> str | None:
+        """The authenticity verdict of one 15-digit IMEI (the rule of `tizim.domain.imei`)."""
+        reading = read_imei(imei, self._rules.reserved_tac_prefixes)
+        tac_known = None if self._known_tacs is None else imei[:8] in self._known_tacs
+        reason = authenticity_reason(reading, tac_known)
+        return reason.value if reason else None
 
     def read(self, line: int, row: dict[str, str]) -> Observation | RowError:
         if None in row:
@@ -62,9 +79,17 @@ class ObservationReader:
             return RowError(line, "seen_at", "BAD_TIMESTAMP", "seen_at is not an ISO 8601 time")
         if seen_at > self._latest_believable:
             return RowError(line, "seen_at", "IN_FUTURE", "seen_at is after the time of import")
-        reading = read_imei(row["imei"], self._rules.reserved_tac_prefixes)
-        if reading.imei is None:
-            return RowError(line, "imei", Reason.INVALID_FORMAT.value, "imei is not 14-16 digits")
+        raw = row["imei"]
+        if self._defer and len(raw) == 15 and raw.isascii() and raw.isdigit():
+            # Already the stored form; its verdict is given once per new IMEI after staging.
+            imei, invalid_reason = raw, None
+        else:
+            reading = read_imei(raw, self._rules.reserved_tac_prefixes)
+            if reading.imei is None:
+                return RowError(
+                    line, "imei", Reason.INVALID_FORMAT.value, "imei is not 14-16 digits"
+                )
+            imei, invalid_reason = reading.imei, self.authenticity(reading.imei)
         imsi = row["imsi"]
         if not (imsi.isascii() and imsi.isdigit() and 6 <= len(imsi) <= 15):
             return RowError(line, "imsi", "BAD_IMSI", "imsi must be 6-15 digits")
@@ -74,11 +99,7 @@ class ObservationReader:
         rat = row.get("rat") or None
         if rat is not None and not (rat.isascii() and rat.isalnum() and len(rat) <= 8):
             return RowError(line, "rat", "BAD_RAT", "rat must be up to 8 letters or digits")
-        tac_known = None if self._known_tacs is None else reading.imei[:8] in self._known_tacs
-        reason = authenticity_reason(reading, tac_known)
-        return Observation(
-            reading.imei, reason.value if reason else None, imsi, msisdn, seen_at, rat
-        )
+        return Observation(imei, invalid_reason, imsi, msisdn, seen_at, rat)
 
     def _moment(self, text: str) -> datetime | None:
         try:
