@@ -1,6 +1,7 @@
 """Real-time checks against a 10 M IMEI status index: S13, bare echo and N5g-eir; one table.
 
     python bench/bench_realtime.py [--imeis 10000000] [--requests 200000] [--http-requests 50000]
+                                   [--postgres-imeis 10000000 --admin-url postgresql://...]
 
 1. Builds the status index from synthetic arrays in each server process (80 % white, 15 %
    grey, 5 % black; 5 % of the IMEIs asked about are not in it and are judged by the domain
@@ -16,6 +17,8 @@ The load generators are asyncio processes on the same 2-core machine, shared wit
 work: numbers are noisy, and the client costs about as much CPU as the server. Everything
 runs on 127.0.0.1 and stops by itself. Goals: S13 >= 20,000 checks/s with p99 <= 10 ms,
 S13/echo >= 0.5, N5g-eir >= 5,000 requests/s, index <= 1 GB RSS for 10 M IMEIs.
+With `--postgres-imeis N` it also creates a throw-away database (`tizim_bench_realtime`,
+dropped afterwards), fills `imeis` with N rows and times loading the index from it.
 """
 
 from __future__ import annotations
@@ -135,6 +138,52 @@ def s13_load_free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def measure_postgres_load(admin_url: str, count: int) -> dict[str, float]:
+    """Time `load_index` (binary COPY) over `count` IMEIs in a throw-away PostgreSQL database."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tizim.config import Settings
+    from tizim.runtime import Runtime
+    from tizim.services.index_follower import load_index
+    from tizim.storage.db import normalise_url
+    from tizim.storage.migrate import upgrade_schema
+
+    admin_url = normalise_url(admin_url)
+    name = "tizim_bench_realtime"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    runtime = Runtime(Settings(database_url=url))
+    try:
+        upgrade_schema(runtime.engine)
+        with runtime.transaction() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO imeis (imei, list, reasons, list_since, grace_deadline)"
+                    " SELECT (350000000000000 + g)::text,"
+                    " CASE WHEN g % 20 < 16 THEN 'white' WHEN g % 20 < 19 THEN 'grey'"
+                    " ELSE 'black' END, 'BENCH', now(),"
+                    " CASE WHEN g % 20 BETWEEN 16 AND 18 THEN now() + interval '20 days' END"
+                    " FROM generate_series(0, :n - 1) AS g"
+                ),
+                {"n": count},
+            )
+        rss_before = _rss_mb()
+        started = time.perf_counter()
+        index, _ = load_index(runtime.engine, runtime.rules)
+        seconds = time.perf_counter() - started
+        assert len(index) == count
+        return {"load_s": seconds, "rss_mb": _rss_mb() - rss_before}
+    finally:
+        runtime.close()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def start_server(target: Callable[..., None], args: tuple[object, ...]) -> tuple[object, object]:
@@ -258,6 +307,13 @@ def main() -> None:
     parser.add_argument("--http-connections", type=int, default=32)
     parser.add_argument("--http-requests", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=60.0, help="time bound per run")
+    parser.add_argument(
+        "--postgres-imeis",
+        type=int,
+        default=0,
+        help="also time loading this many IMEIs from a throw-away PostgreSQL database",
+    )
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
     opts = parser.parse_args()
     s13_load.SYNTHETIC_IMEIS = opts.imeis  # MICRs ask about the index's IMEIs (+5 % unknown)
 
@@ -284,6 +340,12 @@ def main() -> None:
             process.terminate()  # type: ignore[attr-defined]
             process.join(10)  # type: ignore[attr-defined]
     print_table(rows, facts, statuses, opts)
+    if opts.postgres_imeis:
+        loaded = measure_postgres_load(opts.admin_url, opts.postgres_imeis)
+        print(
+            f"load_index from PostgreSQL: {opts.postgres_imeis:,} IMEIs in"
+            f" {loaded['load_s']:.1f} s (binary COPY), RSS +{loaded['rss_mb']:.0f} MiB"
+        )
 
 
 def print_table(
