@@ -134,7 +134,20 @@ class IndexFollower:
     def load(cls, engine: Engine, rules: Rules, clock: Clock | None = None) -> IndexFollower:
         """Load the index from the database; `start()` then keeps it current."""
         index, high_water = load_index(engine, rules, clock)
-        return cls(engine, index, high_water)
+        follower = cls(engine, index, high_water)
+        follower._watch_recent_gaps()
+        return follower
+
+    def _watch_recent_gaps(self) -> None:
+        """Ids just below the load point still invisible then may belong to open transactions."""
+        c = status_changes.c
+        low = max(self.read_mark - MAX_GAPS, 0)
+        with self.engine.connect() as conn:
+            seen = set(conn.execute(select(c.id).where(c.id > low)).scalars())
+        now = time.monotonic()
+        for missing in range(low + 1, self.read_mark + 1):
+            if missing not in seen:
+                self._gaps[missing] = now
 
     def start(self) -> IndexFollower:
         self._thread = threading.Thread(target=self._run, name="status-index", daemon=True)

@@ -97,11 +97,15 @@ def serve_forever(
                 _serve_both(runtime, realtime, host, http_port, s13_port, origin_host, origin_realm)
             )
     finally:
+        signal.signal(signal.SIGTERM, previous)
         console.print("Stopping: writing the recorded checks ...")
-        realtime.stop()
+        try:
+            realtime.stop()
+        except Exception as error:  # the database is away: say what is lost, no traceback
+            queued = realtime.recorder.queued if realtime.recorder else 0
+            fail(f"{queued:,} recorded checks could not be written: {error}")
         written = realtime.recorder.written if realtime.recorder else 0
         console.print(f"Stopped. {written:,} sightings written by this server.")
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

@@ -51,7 +51,11 @@ class BatchCheckOut(BaseModel):
 @router.post(
     "/checks",
     response_model=BatchCheckOut,
-    responses={413: {"description": f"More than {MAX_IMEIS} IMEIs (problem+json)"}},
+    responses={
+        401: {"description": "No API key, or an unknown or revoked one (problem+json)"},
+        403: {"description": "The caller is not an operator (problem+json)"},
+        413: {"description": f"More than {MAX_IMEIS} IMEIs (problem+json)"},
+    },
     summary="Check up to 1,000 IMEIs at once",
 )
 async def check_batch(
