@@ -14,7 +14,8 @@ from tizim.domain.imei import check_digit
 from tizim.runtime import Runtime
 from tizim.services.check_recorder import CheckRecorder
 from tizim.services.facts import record_sighting
-from tizim.services.realtime_checks import OperatorDirectory, RealtimeChecks
+from tizim.services.orgs import Role, create_organisation
+from tizim.services.realtime_checks import OperatorDirectory, RealtimeChecks, operator_mcc_mncs
 from tizim.services.status_index import StatusIndex
 from tizim.storage.schema import imeis, sightings
 
@@ -99,3 +100,15 @@ def test_stop_writes_every_queued_sighting(registry: Runtime) -> None:
     with registry.engine.connect() as conn:
         count = len(conn.execute(select(sightings.c.imei)).all())
     assert count == 300 and recorder.queued == 0
+
+
+def test_operators_are_known_by_the_mcc_mncs_they_declared(registry: Runtime) -> None:
+    with registry.transaction() as conn:
+        create_organisation(
+            conn, code="KCELL", role=Role.OPERATOR, mcc_mncs=("40102",), now=CHECKED_AT
+        )
+        create_organisation(conn, code="IMP", role=Role.IMPORTER, now=CHECKED_AT)
+    directory = OperatorDirectory({"epc.beeline.kz": "BEELINE"}, operator_mcc_mncs(registry.engine))
+    assert directory.for_s13("epc.beeline.kz", "401021234567890") == "BEELINE"
+    assert directory.for_s13("epc.other.kz", "401021234567890") == "KCELL"
+    assert directory.for_s13("roaming.example", "250011234567890") == "s13:roaming.example"
