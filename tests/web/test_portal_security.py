@@ -3,13 +3,24 @@ attachments only for staff, and no personal data on public pages."""
 
 from __future__ import annotations
 
-import httpx
+import secrets
+from datetime import timedelta
 
+import httpx
+import pytest
+import redis
+
+from tests.support.servers import running_http_server
 from tests.web.conftest import Portal
-from tests.web.portal_world import STAFF_PASSWORD, STAFF_USER
+from tests.web.portal_world import NOW, STAFF_PASSWORD, STAFF_USER
+from tizim.clock import FixedClock
+from tizim.config import Settings
+from tizim.interfaces.http.app import create_app
+from tizim.runtime import Runtime
 from tizim.services.applications import application_view
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def _client(portal: Portal, **extra: object) -> httpx.Client:
@@ -134,3 +145,32 @@ def test_public_pages_never_show_an_iin(portal: Portal) -> None:
     assert right.status_code == 200 and 'id="app-status"' in right.text
     for page in (wrong, right, check):
         assert owner.iin not in page.text.replace(f'value="{owner.iin}"', "")
+
+
+def test_the_check_limit_is_shared_between_servers_through_redis(portal: Portal) -> None:
+    """Two server processes configured with the same Redis draw from one allowance."""
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"Redis at {REDIS_URL} cannot be reached")
+    settings = Settings(
+        database_url=portal.registry.settings.database_url,
+        redis_url=REDIS_URL,
+        check_rate_limit=2,
+    )
+    # A moment of its own, so that reruns never meet the counts of an earlier run in Redis.
+    clock = FixedClock(NOW + timedelta(minutes=secrets.randbelow(10_000_000)))
+    runtime = Runtime(settings)
+    try:
+        with (
+            running_http_server(create_app(runtime, clock)) as first,
+            running_http_server(create_app(runtime, clock)) as second,
+        ):
+            imeis = {"imeis": portal.world.white}
+            answers = [
+                httpx.get(f"{base}/check", params=imeis).status_code
+                for base in (first, second, first)
+            ]
+    finally:
+        runtime.close()
+    assert answers == [200, 200, 429]

@@ -145,7 +145,7 @@ def open_ticket(
                 "support.error.too_large",
                 "attachments",
                 name=upload.file_name,
-                megabytes=round(policy.max_attachment_bytes / 1_000_000, 1),
+                megabytes=f"{policy.max_attachment_bytes / 1_000_000:g}",
             )
         content_type = image_type(upload.data)
         if content_type is None:

@@ -108,6 +108,6 @@ def _form_page(
         values=values,
         errors=problems.as_dict(),
         max_files=settings.support_max_attachments,
-        max_megabytes=round(settings.support_max_attachment_bytes / 1_000_000, 1),
+        max_megabytes=f"{settings.support_max_attachment_bytes / 1_000_000:g}",
         answer_days=settings.support_answer_working_days,
     )
