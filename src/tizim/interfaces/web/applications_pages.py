@@ -34,6 +34,7 @@ from tizim.services.applications import (
     submit_application,
 )
 from tizim.services.decisions import application_row
+from tizim.services.signatures import canonical_json
 
 router = APIRouter(include_in_schema=False)
 IMEI_SLOTS = 4
@@ -110,6 +111,7 @@ async def verify_submit(
             prechecked=True,
             fee=result.fee_kzt,
             unavailable=result.unavailable,
+            to_sign=canonical_json(body).decode(),
         )
     try:
         number = submit_application(
@@ -254,6 +256,7 @@ def _form_page(
     fee: int | None = None,
     unavailable: list[str] | None = None,
     fixing: str | None = None,
+    to_sign: str = "",
 ) -> HTMLResponse:
     policy = _policy(request)
     year = rules.local_date(now).year
@@ -272,6 +275,7 @@ def _form_page(
         demo=demo_signing(request),
         fixing=fixing,
         free_days=policy.free_resubmission_days,
+        to_sign=to_sign,
     )
 
 
