@@ -255,3 +255,16 @@ def test_each_new_imei_is_judged_by_the_authenticity_rules(
     assert status_of(registry, OTHER)[:2] == ("black", "UNKNOWN_TAC")
     assert status_of(registry, "123456789012345")[:2] == ("black", "RESERVED_IMEI")
     assert status_of(registry, "111111111111111")[:2] == ("black", "RESERVED_IMEI")
+
+
+def test_a_file_broken_half_way_through_leaves_nothing(registry: Runtime, tmp_path: Path) -> None:
+    lines = [f"2025-09-01T10:00:00,{GOOD},4010212345{n:05d},77011234567,4G" for n in range(20_000)]
+    whole = write(tmp_path / "whole.csv.gz", *lines, compress=True).read_bytes()
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(whole[: len(whole) * 3 // 4])  # the upload stopped mid-way
+    report = ingest(registry, broken)
+    assert report.refused and "damaged or truncated" in (report.refusal or "")
+    with registry.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(sightings)).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(imeis)).scalar() == 0
+        assert conn.execute(select(uploads.c.outcome)).scalars().all() == ["refused"]
