@@ -27,7 +27,7 @@ from tizim.services.gsma_feeds import load_tac_database
 from tizim.services.imei_reading import read_imei_fast
 from tizim.services.orgs import OrganisationError, Role
 from tizim.services.registrations import register_devices
-from tizim.storage.schema import devices, imeis, uploads
+from tizim.storage.schema import devices, imeis, status_changes, uploads
 from tizim.storage.tables_orgs import registration_conflicts
 
 HEADER = "device_ref,imei,brand,model,document,registered_on"
@@ -218,3 +218,34 @@ def test_only_importers_and_manufacturers_register(registry: Runtime, tmp_path: 
 def test_the_fast_imei_reader_agrees_with_the_domain(raw: str) -> None:
     prefixes = DEFAULT_RESERVED_TAC_PREFIXES
     assert read_imei_fast(raw, prefixes) == read_imei(raw, prefixes)
+
+
+def test_a_new_registered_imei_has_one_history_row_from_unknown(
+    registry: Runtime, importer: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "r.csv", HEADER, f"D1,{PHONE_A},A,B,DT,2026-02-01")
+    report = register(registry, path)
+    assert report.counts["list_changes"] == 1
+    with registry.engine.connect() as conn:
+        history = conn.execute(
+            select(
+                status_changes.c.from_list, status_changes.c.to_list, status_changes.c.source
+            ).where(status_changes.c.imei == PHONE_A)
+        ).all()
+        row = conn.execute(select(imeis).where(imeis.c.imei == PHONE_A)).one()
+    assert [tuple(change) for change in history] == [("unknown", "white", "registration:IMP-A")]
+    assert row.grace_deadline is None and row.trusted_source and row.first_seen_at is None
+
+
+def test_columns_in_another_order_and_extra_fields_are_read_by_name(
+    registry: Runtime, importer: str, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "r.csv",
+        "imei,registered_on,document,model,brand,device_ref,note",
+        f"{PHONE_A},2026-02-01,DT,B,A,D1,first",
+        f"{PHONE_B},2026-02-01,DT,B,A,D2,second,unexpected",  # line 3: one field too many
+    )
+    report = register(registry, path)
+    assert [(error.line, error.code) for error in report.errors] == [(3, "EXTRA_FIELDS")]
+    assert listed(registry, PHONE_A) == ("white", ("TRUSTED_SOURCE",))

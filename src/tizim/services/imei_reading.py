@@ -2,25 +2,38 @@
 
 The domain's `read_imei` costs ~9 µs (python-stdnum's general Luhn); a million-device file
 has 1.5 M IMEIs, so that alone would eat the whole load budget. A clean 15-digit, non-reserved
-IMEI with a correct check digit is recognised here in ~1.5 µs; anything else goes to
-`read_imei`, so the verdict is always the domain's (a property test checks they agree).
+IMEI with a correct check digit is recognised here in well under a microsecond; anything else
+goes to `read_imei`, so the verdict is always the domain's (a property test checks they agree).
 """
 
 from __future__ import annotations
 
-from tizim.domain.imei import ImeiReading, is_reserved, read_imei
+from tizim.domain.imei import ImeiReading, read_imei
 
 _DOUBLED = str.maketrans("0123456789", "0246813579")  # digit → digit sum of its double
+_ZEROS = 15 * ord("0")  # the byte values of 15 ASCII digits exceed their values by this
+
+
+def clean_imei(raw: str, reserved_tac_prefixes: tuple[str, ...]) -> bool:
+    """Whether `raw` is a valid 15-digit IMEI as it stands (no reading needed).
+
+    Same tests as the domain: 15 ASCII digits, Luhn check digit (digit sums computed on the
+    bytes: the sum of 15 ASCII digits is their digit sum + 720), not all-same-digit body, no
+    reserved TAC prefix.
+    """
+    return (
+        len(raw) == 15
+        and raw.isdigit()
+        and raw.isascii()
+        and (sum(raw[0::2].encode()) + sum(raw[1::2].translate(_DOUBLED).encode()) - _ZEROS) % 10
+        == 0
+        and raw[:14] != raw[0] * 14
+        and not raw.startswith(reserved_tac_prefixes)
+    )
 
 
 def read_imei_fast(raw: str, reserved_tac_prefixes: tuple[str, ...]) -> ImeiReading:
     """The same reading as `read_imei(raw, reserved_tac_prefixes)`, faster for clean input."""
-    if (
-        len(raw) == 15
-        and raw.isascii()
-        and raw.isdigit()
-        and (sum(map(int, raw[0::2])) + sum(map(int, raw[1::2].translate(_DOUBLED)))) % 10 == 0
-        and not is_reserved(raw, reserved_tac_prefixes)
-    ):
+    if clean_imei(raw, reserved_tac_prefixes):
         return ImeiReading(raw, raw, None, None)
     return read_imei(raw, reserved_tac_prefixes)

@@ -15,7 +15,8 @@ Above the bad-row threshold the file is refused and nothing of it is stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,9 @@ from sqlalchemy import Connection, select
 
 from tizim.clock import parse_moment
 from tizim.domain.rules import Rules
-from tizim.services.csv_input import FileRefused, RowError, UploadReport, csv_rows, file_sha256
-from tizim.services.feed_common import rewrite_report
-from tizim.services.imei_reading import read_imei_fast
+from tizim.services.csv_input import FileRefused, RowError, UploadReport, file_sha256
+from tizim.services.feed_common import Record, csv_records, rewrite_report
+from tizim.services.imei_reading import clean_imei, read_imei_fast
 from tizim.services.orgs import OrganisationError, Role, get_organisation
 from tizim.services.registrations_merge import merge_registrations, registration_staging
 from tizim.services.uploads import previous_acceptance, record_upload
@@ -44,14 +45,6 @@ class TacModel:
     brand: str
     model: str
     sim_slots: int
-
-
-@dataclass
-class _Device:
-    ref: str
-    first_line: int
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    error: str | None = None  # a fault of the device as a whole, set before its rows arrive
 
 
 def register_devices(
@@ -122,7 +115,11 @@ def _tac_models(conn: Connection) -> dict[str, TacModel]:
 
 
 class _DeviceChecker:
-    """Streams the file, groups adjacent rows by device_ref, checks and stages each device."""
+    """Streams the file, groups adjacent rows by device_ref, checks and stages each device.
+
+    Nearly every device of a large file is clean; it takes a fast path (one pass, no
+    per-row objects). Anything unusual goes through the full checks, which name each fault.
+    """
 
     def __init__(
         self, report: UploadReport, models: dict[str, TacModel], rules: Rules, now: datetime
@@ -130,69 +127,106 @@ class _DeviceChecker:
         self.report = report
         self.models = models
         self.rules = rules
+        self.prefixes = rules.reserved_tac_prefixes
         self.now = now
         self.finished_refs: set[str] = set()
         self.accepted_imeis: set[int] = set()  # ints: half the memory of 1.5 M strings
-        self.moments: dict[str, datetime | None] = {"": None}
+        self.moments: dict[str, datetime | None] = {"": None}  # parsed, valid, not future
         self.devices_accepted = 0
         self.devices_rejected = 0
-        self.imei_rows: RowWriter
+        self.write: Callable[[tuple[Any, ...]], None]
 
     def check_file(self, path: Path, imei_rows: RowWriter) -> None:
-        self.imei_rows = imei_rows
-        current: _Device | None = None
-        with csv_rows(path, COLUMNS) as rows:
-            for line, row in rows:
+        self.write = imei_rows.write
+        finish = self._finish
+        ref: str | None = None
+        rows: list[Record] = []
+        error: str | None = None
+        with csv_records(path, COLUMNS) as records:
+            for record in records:
                 self.report.rows_total += 1
-                ref = row.get("device_ref", "")
-                if current is None or ref != current.ref:
-                    if current is not None:
-                        self._finish(current)
-                    current = _Device(ref, line)
+                if record[1][0] != ref:
+                    if rows:
+                        finish(ref or "", rows, error)
+                    ref, rows, error = record[1][0], [], None
                     if not ref:
-                        current.error = "device_ref is empty"
+                        error = "device_ref is empty"
                     elif ref in self.finished_refs:
-                        current.error = (
+                        error = (
                             f"device_ref {ref!r} appeared earlier in the file:"
                             " the rows of one device must be adjacent"
                         )
-                current.rows.append((line, row))
-        if current is not None:
-            self._finish(current)
+                rows.append(record)
+        if rows:
+            finish(ref or "", rows, error)
 
-    def _finish(self, device: _Device) -> None:
-        self.finished_refs.add(device.ref)
+    def _finish(self, ref: str, rows: list[Record], error: str | None) -> None:
+        self.finished_refs.add(ref)
+        if error is None and len(rows) <= MAX_IMEIS_PER_DEVICE and self._stage_if_clean(ref, rows):
+            return
+        self._check_in_full(ref, rows, error)
+
+    def _stage_if_clean(self, ref: str, rows: list[Record]) -> bool:
+        """Stage a device whose every row is plainly valid; False (nothing done) otherwise."""
+        models, moments, prefixes = self.models, self.moments, self.prefixes
+        model: TacModel | None = None
+        seen: list[str] = []
+        for _line, values, extra in rows:
+            imei = values[1]
+            if extra is not None or not clean_imei(imei, prefixes) or imei in seen:
+                return False
+            if int(imei) in self.accepted_imeis or values[5] not in moments:
+                return False
+            if models:
+                found = models.get(imei[:8])
+                if found is None or (
+                    model is not None and (found.brand, found.model) != (model.brand, model.model)
+                ):
+                    return False
+                if model is None or found.sim_slots < model.sim_slots:
+                    model = found
+            seen.append(imei)
+        if model is not None and len(rows) > model.sim_slots:
+            return False
+        self._stage(ref, [(line, values[1], values) for line, values, _extra in rows], model)
+        return True
+
+    def _check_in_full(self, ref: str, rows: list[Record], whole: str | None) -> None:
         errors: dict[int, RowError] = {}
-        imeis: list[tuple[int, str, dict[str, Any]]] = []
-        for line, row in device.rows:
-            found = self._row_error(line, row, {imei for _, imei, _ in imeis})
+        imeis: list[tuple[int, str, list[str]]] = []
+        for line, values, extra in rows:
+            found = self._row_error(line, values, extra, {imei for _, imei, _ in imeis})
             if isinstance(found, RowError):
                 errors[line] = found
             else:
-                imeis.append((line, found, row))
-        whole = device.error or self._device_error(device, [imei for _, imei, _ in imeis])
+                imeis.append((line, found, values))
+        whole = whole or self._device_error(len(rows), [imei for _, imei, _ in imeis])
         if whole is None and not errors:
-            self._stage(device, imeis)
+            model = self.models.get(imeis[0][1][:8]) if self.models else None
+            self._stage(ref, imeis, model)
             return
         self.devices_rejected += 1
-        first_bad = min(errors) if errors else device.first_line
-        for line, _row in device.rows:
+        first_bad = min(errors) if errors else rows[0][0]
+        for line, _values, _extra in rows:
             error = errors.get(line) or RowError(
                 line,
                 "device_ref",
                 "DEVICE_REJECTED",
-                whole or f"another row of device {device.ref!r} (line {first_bad}) is invalid",
+                whole or f"another row of device {ref!r} (line {first_bad}) is invalid",
             )
             self.report.add_error(error)
 
-    def _row_error(self, line: int, row: dict[str, Any], in_device: set[str]) -> RowError | str:
+    def _row_error(
+        self, line: int, values: list[str], extra: str | None, in_device: set[str]
+    ) -> RowError | str:
         """The row's 15-digit IMEI, or what is wrong with the row."""
-        if None in row:
+        if extra is not None:
             return RowError(line, None, "EXTRA_FIELDS", "the row has more fields than the header")
-        reading = read_imei_fast(row["imei"], self.rules.reserved_tac_prefixes)
+        raw = values[1]
+        reading = read_imei_fast(raw, self.prefixes)
         if reading.invalid_reason is not None or reading.imei is None:
             reason = reading.invalid_reason.value if reading.invalid_reason else "INVALID_FORMAT"
-            return RowError(line, "imei", reason, f"{row['imei']!r} is not a valid IMEI ({reason})")
+            return RowError(line, "imei", reason, f"{raw!r} is not a valid IMEI ({reason})")
         imei = reading.imei
         if imei in in_device or int(imei) in self.accepted_imeis:
             return RowError(line, "imei", "DUPLICATE_IMEI", f"IMEI {imei} is already in the file")
@@ -200,58 +234,67 @@ class _DeviceChecker:
             return RowError(
                 line, "imei", "UNKNOWN_TAC", f"TAC {imei[:8]} is not in the TAC database"
             )
-        try:
-            registered_on = self._moment(row["registered_on"])
-        except ValueError:
-            return RowError(
-                line, "registered_on", "BAD_TIME", f"{row['registered_on']!r} is not ISO 8601"
-            )
-        if registered_on is not None and registered_on > self.now:
-            return RowError(line, "registered_on", "FUTURE_TIME", "registered_on is in the future")
-        row["registered_on"] = registered_on
+        text = values[5]
+        if text not in self.moments:
+            try:
+                registered_on = parse_moment(text)
+            except ValueError:
+                return RowError(line, "registered_on", "BAD_TIME", f"{text!r} is not ISO 8601")
+            if registered_on > self.now:
+                return RowError(
+                    line, "registered_on", "FUTURE_TIME", "registered_on is in the future"
+                )
+            self.moments[text] = registered_on  # parsed once per distinct (valid) value
         return imei
 
-    def _moment(self, text: str) -> datetime | None:
-        """Parsed once per distinct value: a file has few distinct dates and many rows."""
-        if text not in self.moments:
-            self.moments[text] = parse_moment(text)
-        return self.moments[text]
-
-    def _device_error(self, device: _Device, imeis: list[str]) -> str | None:
-        if len(device.rows) > MAX_IMEIS_PER_DEVICE:
-            return f"a device has 1 to {MAX_IMEIS_PER_DEVICE} IMEIs, not {len(device.rows)}"
+    def _device_error(self, row_count: int, imeis: list[str]) -> str | None:
+        if row_count > MAX_IMEIS_PER_DEVICE:
+            return f"a device has 1 to {MAX_IMEIS_PER_DEVICE} IMEIs, not {row_count}"
         if not self.models or not imeis:
             return None
         models = {(m.brand, m.model) for m in (self.models[imei[:8]] for imei in imeis)}
         if len(models) > 1:
             return "the IMEIs of one device belong to different models in the TAC database"
         slots = min(self.models[imei[:8]].sim_slots for imei in imeis)
-        if len(device.rows) > slots:
-            return (
-                f"the model has {slots} SIM slot(s) but the device lists {len(device.rows)} IMEIs"
-            )
+        if row_count > slots:
+            return f"the model has {slots} SIM slot(s) but the device lists {row_count} IMEIs"
         return None
 
-    def _stage(self, device: _Device, imeis: list[tuple[int, str, dict[str, Any]]]) -> None:
+    def _stage(
+        self, ref: str, imeis: list[tuple[int, str, list[str]]], model: TacModel | None
+    ) -> None:
         self.devices_accepted += 1
         seq = self.devices_accepted
         first = imeis[0][2]
-        model = self.models.get(imeis[0][1][:8]) if self.models else None
-        brand = model.brand if model else first["brand"][:100] or None
-        name = model.model if model else first["model"][:200] or None
-        for slot, (line, imei, row) in enumerate(imeis, start=1):
-            self.accepted_imeis.add(int(imei))
-            self.imei_rows.write(
-                (
+        brand = model.brand if model else first[2][:100] or None
+        name = model.model if model else first[3][:200] or None
+        ref = ref[:100]
+        write, accepted, moments = self.write, self.accepted_imeis, self.moments
+        for slot, (line, imei, values) in enumerate(imeis, start=1):
+            accepted.add(int(imei))
+            if slot == 1:
+                row = (
+                    imei,
+                    seq,
+                    1,
+                    ref,
+                    brand,
+                    name,
+                    values[4][:200] or None,
+                    moments[values[5]],
+                    line,
+                )
+            else:
+                row = (
                     imei,
                     seq,
                     slot,
-                    device.ref[:100],
-                    brand if slot == 1 else None,
-                    name if slot == 1 else None,
-                    row["document"][:200] or None,
-                    row["registered_on"],
+                    ref,
+                    None,
+                    None,
+                    values[4][:200] or None,
+                    moments[values[5]],
                     line,
                 )
-            )
+            write(row)
         self.report.rows_accepted += len(imeis)

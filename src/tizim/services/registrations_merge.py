@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -57,9 +58,9 @@ def in_index_order(conn: Connection, column: ColumnElement[str]) -> ColumnElemen
     return column.collate("C") if conn.dialect.name == "postgresql" else column
 
 
-def excluded_column(name: str) -> ColumnElement[object]:
+def excluded_column(name: str) -> ColumnElement[Any]:
     """`excluded.<name>` of an INSERT … ON CONFLICT DO UPDATE on `imeis`."""
-    return pg_insert(imeis).excluded[name]  # type: ignore[no-any-return]
+    return pg_insert(imeis).excluded[name]
 
 
 @dataclass(frozen=True)

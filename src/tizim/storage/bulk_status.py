@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -60,7 +61,7 @@ class UpsertCounts:
     existing: int  # IMEIs that were already in `imeis`: the caller refreshes them
 
 
-def _no_fact(name: str) -> ColumnElement[object]:
+def _no_fact(name: str) -> ColumnElement[Any]:
     """The value of a fact column for an IMEI nothing is known about (typed, for PostgreSQL)."""
     if name in FLAG_COLUMNS:
         return cast(false(), Boolean).label(name)
@@ -73,7 +74,7 @@ def upsert_imeis_with_status(
     conn: Connection,
     rows: Select[tuple[object, ...]],
     *,
-    on_existing: Mapping[str, ColumnElement[object]],
+    on_existing: Mapping[str, ColumnElement[Any]],
     existing_into: Table,
     now: datetime,
     rules: Rules,
