@@ -86,7 +86,7 @@ class RealtimeChecks:
         self.operators = operators or OperatorDirectory()
         self._follower: IndexFollower | None = None
         # the S13 hot path: bound once, not looked up per check
-        self._realm_operators = self.operators.realms
+        self._s13_operators: dict[tuple[str | None, str | None], str] = {}
         self._stored_status = index.stored_status
         self._record = recorder.record if recorder is not None else _ignore
 
@@ -136,13 +136,22 @@ class RealtimeChecks:
         if len(imei) == 15 and imei.isdigit() and imei.isascii():
             word = self._stored_status(int(imei))
             if word is not None:
-                operator = self._realm_operators.get(origin_realm)  # type: ignore[arg-type]
-                self._record(imei, operator or self.operators.for_s13(origin_realm, imsi), imsi)
+                self._record(imei, self._s13_operator(origin_realm, imsi), imsi)
                 return word
         answer = self.index.check(imei)
         if answer.imei is not None:
-            self._record(answer.imei, self.operators.for_s13(origin_realm, imsi), imsi)
+            self._record(answer.imei, self._s13_operator(origin_realm, imsi), imsi)
         return answer.list.value
+
+    def _s13_operator(self, origin_realm: str | None, imsi: str | None) -> str:
+        """`OperatorDirectory.for_s13`, memoised by realm and IMSI prefix (it runs per check)."""
+        key = (origin_realm, imsi[:6] if imsi else None)
+        operator = self._s13_operators.get(key)
+        if operator is None:
+            if len(self._s13_operators) > 10_000:  # bound the memo against garbage realms
+                self._s13_operators.clear()
+            operator = self._s13_operators[key] = self.operators.for_s13(origin_realm, imsi)
+        return operator
 
     def check(self, raw: str, *, operator: str, imsi: str | None = None) -> IndexAnswer:
         """N5g-eir and the batch API: the full answer; the check is queued as a sighting."""

@@ -86,13 +86,8 @@ def missing_avp(code: int, vendor_id: int = 0) -> RequestError:
     )
 
 
-def _utf8(msg: bytes, start: int, end: int, avp_start: int) -> str:
-    try:
-        return msg[start:end].decode("utf-8")
-    except UnicodeDecodeError:
-        raise RequestError(
-            A.INVALID_AVP_VALUE, "AVP value is not valid UTF-8", msg[avp_start:end]
-        ) from None
+def _not_utf8(msg: bytes, avp_start: int, end: int) -> RequestError:
+    return RequestError(A.INVALID_AVP_VALUE, "AVP value is not valid UTF-8", msg[avp_start:end])
 
 
 def _bad_length(msg: bytes, pos: int, code: int, vendor: int) -> RequestError:
@@ -154,10 +149,16 @@ def parse_micr(msg: bytes) -> Micr:
             if bit is not None:
                 seen |= bit
                 if bit == 1 and session is None:  # Session-Id
-                    _utf8(msg, pos + 8, stop, pos)
+                    try:  # inline, not a helper call: this runs for every request
+                        msg[pos + 8 : stop].decode()
+                    except UnicodeDecodeError:
+                        raise _not_utf8(msg, pos, stop) from None
                     session = msg[pos : min(pos + ((length + 3) & ~3), end)]
                 elif bit == 8 and realm is None:  # Origin-Realm
-                    realm = _utf8(msg, pos + 8, stop, pos)
+                    try:
+                        realm = msg[pos + 8 : stop].decode()
+                    except UnicodeDecodeError:
+                        raise _not_utf8(msg, pos, stop) from None
                 elif bit == 2:  # Auth-Session-State
                     if length != 12:
                         raise _bad_length(msg, pos, code, 0)
@@ -166,7 +167,10 @@ def parse_micr(msg: bytes) -> Micr:
                             A.INVALID_AVP_VALUE, "bad Auth-Session-State", msg[pos:stop]
                         )
             elif code == 1:  # User-Name: the IMSI
-                imsi = _utf8(msg, pos + 8, stop, pos)
+                try:
+                    imsi = msg[pos + 8 : stop].decode()
+                except UnicodeDecodeError:
+                    raise _not_utf8(msg, pos, stop) from None
         pos += (length + 3) & ~3
     if seen != 63:
         for bit, (code, vendor) in enumerate(REQUIRED_AVPS[A.CMD_ME_IDENTITY_CHECK]):
@@ -193,9 +197,15 @@ def _parse_terminal(msg: bytes, pos: int, end: int) -> tuple[str, str | None]:
             raise _bad_length(msg, pos, code, vendor)
         if vendor == A.VENDOR_3GPP:
             if code == A.AVP_IMEI and imei is None:
-                imei = _utf8(msg, pos + 12, stop, pos)
+                try:
+                    imei = msg[pos + 12 : stop].decode()
+                except UnicodeDecodeError:
+                    raise _not_utf8(msg, pos, stop) from None
             elif code == A.AVP_SOFTWARE_VERSION and software_version is None:
-                software_version = _utf8(msg, pos + 12, stop, pos)
+                try:
+                    software_version = msg[pos + 12 : stop].decode()
+                except UnicodeDecodeError:
+                    raise _not_utf8(msg, pos, stop) from None
         pos += (length + 3) & ~3
     if imei is None:
         raise missing_avp(A.AVP_IMEI, A.VENDOR_3GPP)
