@@ -202,7 +202,7 @@ class StatusIndex:
         return index
 
     def set(self, imei: str, list_name: str, grace_deadline: datetime | None) -> None:
-        """Record the current list of one IMEI (from the database or a first check)."""
+        """Record the current list of one IMEI, as `imeis` has it. One writer thread only."""
         table = self._table
         if table.count + 1 > table.size * MAX_LOAD:
             table = self._grow()
@@ -235,7 +235,7 @@ class StatusIndex:
     # ---- answering ---------------------------------------------------------------------------
 
     def equipment_status(self, imei: str) -> str:
-        """ "white", "grey", "black" or "unknown" for a raw IMEI AVP."""
+        """The list word ("white", "grey", "black", "unknown") of any raw IMEI input."""
         if len(imei) == 15 and imei.isdigit() and imei.isascii():
             word = self.stored_status(int(imei))
             if word is not None:
