@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from tests.interfaces.diameter.test_s13_server import micr, read_answer
 from tests.support.servers import free_port
+from tizim.domain.imei import check_digit
 from tizim.runtime import Runtime
 from tizim.services.facts import Fact, FactKind, record_facts
 from tizim.storage.schema import sightings
@@ -30,7 +31,9 @@ STARTUP_SECONDS = 60
 
 
 @contextmanager
-def serving(database_url: str, workdir: Path) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
+def serving(
+    database_url: str, workdir: Path, *options: str
+) -> Iterator[tuple[subprocess.Popen[str], int, int]]:
     http_port, s13_port = free_port(), free_port()
     process = subprocess.Popen(
         [
@@ -44,6 +47,7 @@ def serving(database_url: str, workdir: Path) -> Iterator[tuple[subprocess.Popen
             str(s13_port),
             "--s13-realm",
             "operator.kz=KCELL",
+            *options,
         ],
         env={**os.environ, "TIZIM_DATABASE_URL": database_url, "COLUMNS": "200"},
         cwd=workdir,
@@ -108,3 +112,21 @@ def test_sigterm_also_flushes_the_recorded_checks(
     assert process.returncode == 0, output
     with registry.engine.connect() as conn:
         assert [r.imei for r in conn.execute(select(sightings))] == [NEW]
+
+
+def test_s13_workers_share_the_port_and_all_flush_on_sigint(
+    registry: Runtime, registry_url: str, workdir: Path
+) -> None:
+    unknown = [body + check_digit(body) for body in (f"35693803{n:06d}" for n in range(12))]
+    with serving(registry_url, workdir, "--s13-workers", "2") as (process, _, s13_port):
+        for hbh, imei in enumerate(unknown, start=1):  # a connection each: the kernel spreads them
+            with socket.create_connection(("127.0.0.1", s13_port), timeout=10) as sock:
+                sock.settimeout(10)
+                sock.sendall(micr(imei, hbh).as_bytes())
+                assert read_answer(sock).experimental_result.experimental_result_code == 5422
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+    with registry.engine.connect() as conn:
+        recorded = {r.imei for r in conn.execute(select(sightings))}
+    assert recorded == set(unknown)

@@ -12,6 +12,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Mapping
+from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -44,6 +45,9 @@ def serve(
     origin_realm: Annotated[str, typer.Option(help="Our Diameter Origin-Realm")] = (
         DEFAULT_ORIGIN_REALM
     ),
+    s13_workers: Annotated[
+        int, typer.Option(min=1, help="S13 processes sharing the port (one core each)")
+    ] = 1,
 ) -> None:
     """Serve HTTP and Diameter S13 until Ctrl-C or SIGTERM."""
     realms = parse_realms(s13_realm or [])
@@ -55,6 +59,7 @@ def serve(
         realms=realms,
         origin_host=origin_host,
         origin_realm=origin_realm,
+        s13_workers=s13_workers,
     )
 
 
@@ -78,8 +83,14 @@ def serve_forever(
     origin_host: str = DEFAULT_ORIGIN_HOST,
     origin_realm: str = DEFAULT_ORIGIN_REALM,
     clock: Clock | None = None,
+    s13_workers: int = 1,
 ) -> None:
-    """Serve until interrupted; always flushes the recorded checks before returning."""
+    """Serve until interrupted; always flushes the recorded checks before returning.
+
+    With `s13_workers` > 1, that many minus one extra S13 processes share the port
+    (`tizim.interfaces.diameter.workers`); they are stopped, and flushed, first.
+    """
+    from tizim.interfaces.diameter.workers import start_s13_workers, stop_s13_workers
     from tizim.services.realtime_checks import RealtimeChecks
 
     started = time.perf_counter()
@@ -91,13 +102,31 @@ def serve_forever(
     # uvicorn re-raises the signal that stopped it; SIGTERM's default would kill the process
     # before the recorder is flushed, so SIGTERM becomes a KeyboardInterrupt like Ctrl-C.
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    workers: list[BaseProcess] = []
     try:
+        if s13_workers > 1:
+            workers = start_s13_workers(
+                s13_workers - 1,
+                host=host,
+                port=s13_port,
+                realms=realms or {},
+                origin_host=origin_host,
+                origin_realm=origin_realm,
+            )
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
-                _serve_both(runtime, realtime, host, http_port, s13_port, origin_host, origin_realm)
+                _serve_both(
+                    runtime,
+                    realtime,
+                    (host, http_port, s13_port),
+                    (origin_host, origin_realm),
+                    reuse_port=s13_workers > 1,
+                )
             )
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # nothing may interrupt the last flush
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stop_s13_workers(workers)
         console.print("Stopping: writing the recorded checks ...")
         try:
             realtime.stop()
@@ -105,7 +134,9 @@ def serve_forever(
             queued = realtime.recorder.queued if realtime.recorder else 0
             fail(f"{queued:,} recorded checks could not be written: {error}")
         written = realtime.recorder.written if realtime.recorder else 0
-        console.print(f"Stopped. {written:,} sightings written by this server.")
+        console.print(f"Stopped. {written:,} sightings written by this process.")
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -115,12 +146,12 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 async def _serve_both(
     runtime: Runtime,
     realtime: RealtimeChecks,
-    host: str,
-    http_port: int,
-    s13_port: int,
-    origin_host: str,
-    origin_realm: str,
+    where: tuple[str, int, int],
+    identity: tuple[str, str],
+    *,
+    reuse_port: bool,
 ) -> None:
+    host, http_port, s13_port = where
     from tizim.interfaces.diameter import start_s13_server
     from tizim.interfaces.http.app import create_app
 
@@ -128,7 +159,7 @@ async def _serve_both(
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=http_port, log_level="warning", access_log=False)
     )
-    s13 = await start_s13_server(realtime, host, s13_port, origin_host, origin_realm)
+    s13 = await start_s13_server(realtime, host, s13_port, *identity, reuse_port=reuse_port)
     http = asyncio.create_task(server.serve())
     while not server.started and not http.done():
         await asyncio.sleep(0.05)
