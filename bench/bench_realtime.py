@@ -84,7 +84,8 @@ def _rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def serve_s13_index(count: int, ready: Connection) -> None:
+def serve_s13_index(count: int, port: int, ready: Connection) -> None:
+    """An S13 server process on `port` (0: any) with SO_REUSEPORT, so several can share it."""
     from tizim.interfaces.diameter import start_s13_server
     from tizim.services.check_recorder import CheckRecorder
     from tizim.services.realtime_checks import RealtimeChecks
@@ -94,7 +95,7 @@ def serve_s13_index(count: int, ready: Connection) -> None:
     checks = RealtimeChecks(index, recorder)  # type: ignore[arg-type]
 
     async def main() -> None:
-        server = await start_s13_server(checks, "127.0.0.1", 0)
+        server = await start_s13_server(checks, "127.0.0.1", port, reuse_port=True)
         ready.send((server.sockets[0].getsockname()[1], facts))
         await server.serve_forever()
 
@@ -313,6 +314,9 @@ def main() -> None:
         default=0,
         help="also time loading this many IMEIs from a throw-away PostgreSQL database",
     )
+    parser.add_argument(
+        "--s13-workers", type=int, default=1, help="S13 processes sharing the port (reuse_port)"
+    )
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
     opts = parser.parse_args()
     s13_load.SYNTHETIC_IMEIS = opts.imeis  # MICRs ask about the index's IMEIs (+5 % unknown)
@@ -325,20 +329,27 @@ def main() -> None:
         ("N5g-eir", serve_http_index),
     ):
         args: tuple[object, ...] = () if target is serve_echo else (opts.imeis,)
+        if target is serve_s13_index:
+            args = (opts.imeis, 0)
         process, started = start_server(target, args)
+        extra = []
         try:
             if name == "echo":
                 rows.append(measure_s13(name, int(started), opts))  # type: ignore[call-overload]
             elif name == "S13":
                 port, facts = started  # type: ignore[misc]
-                rows.append(measure_s13(name, port, opts))
+                for _ in range(opts.s13_workers - 1):  # more processes on the same port
+                    extra.append(start_server(serve_s13_index, (opts.imeis, port))[0])
+                label = "S13" if opts.s13_workers == 1 else f"S13 x{opts.s13_workers}"
+                rows.append(measure_s13(label, port, opts))
             else:
                 port, _ = started  # type: ignore[misc]
                 result, statuses = measure_http(port, opts)
                 rows.append(result)
         finally:
-            process.terminate()  # type: ignore[attr-defined]
-            process.join(10)  # type: ignore[attr-defined]
+            for running in (process, *extra):
+                running.terminate()  # type: ignore[attr-defined]
+                running.join(10)  # type: ignore[attr-defined]
     print_table(rows, facts, statuses, opts)
     if opts.postgres_imeis:
         loaded = measure_postgres_load(opts.admin_url, opts.postgres_imeis)
