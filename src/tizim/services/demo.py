@@ -3,13 +3,18 @@
 Everything is made with a seeded random generator, so two demos are the same country. The
 initial lists are computed a week before `now` and the sweep then runs at `now`, so the demo
 shows the cut-off of everyone whose grace period ended in the last week.
+
+The sample TAC file is loaded through the real feed loader and the organisations are made
+through the real service, so the demo exercises the same paths as production; their first
+API keys come back in the result, for the CLI to print once (a demo convenience: a real
+organisation's key is given to that organisation only).
 """
 
 from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -21,13 +26,27 @@ from tizim.domain.reasons import Reason
 from tizim.domain.rules import Rules
 from tizim.domain.status import ListName
 from tizim.services.facts import FactKind
+from tizim.services.gsma_feeds import load_tac_database
+from tizim.services.orgs import Role, create_organisation
 from tizim.services.sweep import SweepResult, sweep
 from tizim.storage.refresh import refresh_statuses
-from tizim.storage.schema import devices, imei_facts, imeis, metadata, sightings, tacs
+from tizim.storage.schema import devices, imei_facts, imeis, metadata, sightings
 
 OPERATORS = {"KCELL": "40102", "BEELINE": "40101", "TELE2": "40177"}
 DEMO_IMPORTERS = ("IMP-TECHNODOM", "IMP-SULPAK", "MFR-ALMATY")
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
+TAC_SAMPLE = "tac_sample.csv"
+# code → (role, display name, MCC-MNC codes): every role of the registry once at least.
+DEMO_ORGANISATIONS: dict[str, tuple[Role, str, tuple[str, ...]]] = {
+    **{code: (Role.OPERATOR, code.title(), (mcc_mnc,)) for code, mcc_mnc in OPERATORS.items()},
+    "IMP-TECHNODOM": (Role.IMPORTER, "Technodom (importer)", ()),
+    "IMP-SULPAK": (Role.IMPORTER, "Sulpak (importer)", ()),
+    "MFR-ALMATY": (Role.MANUFACTURER, "Almaty device plant", ()),
+    "SC-ALMATY": (Role.SERVICE_CENTRE, "Almaty authorised service centre", ()),
+    "POLICE": (Role.POLICE, "Ministry of Internal Affairs", ()),
+    "REGISTRY": (Role.REGISTRY_STAFF, "Registry staff", ()),
+    "PROVIDER-EGOV": (Role.VERIFICATION_PROVIDER, "eGov verification service", ()),
+}
 
 
 @dataclass(frozen=True)
@@ -45,10 +64,11 @@ class DemoResult:
     imeis: int
     initial_at: datetime
     sweep: SweepResult
+    api_keys: dict[str, str] = field(default_factory=dict)  # organisation code → key in clear
 
 
 def sample_tacs() -> list[TacModel]:
-    text = resources.files("tizim.data").joinpath("tac_sample.csv").read_text("utf-8")
+    text = resources.files("tizim.data").joinpath(TAC_SAMPLE).read_text("utf-8")
     return [
         TacModel(r["tac"], r["brand"], r["model"], r["device_type"], int(r["sim_slots"]))
         for r in csv.DictReader(text.splitlines())
@@ -66,7 +86,9 @@ def build_demo_country(
 ) -> DemoResult:
     rng = random.Random(seed)
     models = sample_tacs()
-    conn.execute(insert(tacs), [m.__dict__ for m in models])
+    with resources.as_file(resources.files("tizim.data").joinpath(TAC_SAMPLE)) as tac_file:
+        load_tac_database(conn, tac_file, now=now, rules=rules, loaded_by="demo")
+    api_keys = create_demo_organisations(conn, now=now)
     builder = _CountryBuilder(rng, models, now)
     for device_id in range(1, devices_wanted + 1):
         builder.add_device(device_id)
@@ -81,7 +103,17 @@ def build_demo_country(
     initial_at = now - timedelta(days=7)
     refresh_statuses(conn, true(), now=initial_at, rules=rules, source="demo")
     result = sweep(conn, now=now, rules=rules)
-    return DemoResult(len(builder.devices), len(builder.imeis), initial_at, result)
+    return DemoResult(len(builder.devices), len(builder.imeis), initial_at, result, api_keys)
+
+
+def create_demo_organisations(conn: Connection, *, now: datetime) -> dict[str, str]:
+    """The demo's organisations (every role), through the real service; returns their keys."""
+    keys: dict[str, str] = {}
+    for code, (role, name, mcc_mncs) in DEMO_ORGANISATIONS.items():
+        keys[code] = create_organisation(
+            conn, code=code, role=role, name=name, mcc_mncs=mcc_mncs, now=now
+        )[1]
+    return keys
 
 
 class _CountryBuilder:

@@ -163,6 +163,10 @@ def demo(
                 f" in {time.perf_counter() - started:.1f} s; the sweep at"
                 f" {moment.isoformat(timespec='seconds')} blocked {built.sweep.changed:,}."
             )
+            # A demo convenience: real keys are handed to their organisation only, once.
+            console.print("Demo organisations' API keys (shown this once):")
+            for code, key in built.api_keys.items():
+                console.print(f"  {code}: {key}", markup=False)
     with runtime.engine.connect() as conn:
         print_stats(registry_stats(conn, now=moment, rules=runtime.rules), runtime)
     if serve:
