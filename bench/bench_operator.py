@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,11 +46,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 = 10 M rows / 10 M IMEIs")
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--only", choices=("ingest", "lists"), help="run one half: ingest, or sweep + lists"
+    )
     parser.add_argument("--ingest-child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ingest_child:
         ingest_child(*args.ingest_child)
         return
+    # A stopped run (SIGTERM) still drops its database, via the `finally` below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     admin = create_engine(normalise_url(args.admin_url), isolation_level="AUTOCOMMIT")
     name = f"tizim_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with admin.connect() as conn:
@@ -68,9 +74,9 @@ def main() -> None:
             )
         full = max(int(10_000_000 * args.scale), 1000)
         with tempfile.TemporaryDirectory(prefix="tizim-bench-") as scratch:
-            for size in (full // 10, full):
+            for size in (full // 10, full) if args.only != "lists" else ():
                 results += bench_ingest(runtime, url_text, Path(scratch), size)
-            for size in (full // 10, full):
+            for size in (full // 10, full) if args.only != "ingest" else ():
                 results += bench_sweep_and_lists(runtime, Path(scratch), size)
         runtime.close()
     finally:
