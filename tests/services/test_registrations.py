@@ -19,12 +19,12 @@ from tests.services.feeds_support import (
     listed,
     write_csv,
 )
-from tizim.domain.imei import DEFAULT_RESERVED_TAC_PREFIXES, read_imei
+from tizim.domain.imei import DEFAULT_RESERVED_TAC_PREFIXES, check_digit, read_imei
 from tizim.runtime import Runtime
 from tizim.services.csv_input import UploadReport
 from tizim.services.facts import record_sighting
 from tizim.services.gsma_feeds import load_tac_database
-from tizim.services.imei_reading import read_imei_fast
+from tizim.services.imei_reading import luhn_check_digit, read_imei_fast
 from tizim.services.orgs import OrganisationError, Role
 from tizim.services.registrations import register_devices
 from tizim.storage.schema import devices, imeis, status_changes, uploads
@@ -249,3 +249,8 @@ def test_columns_in_another_order_and_extra_fields_are_read_by_name(
     report = register(registry, path)
     assert [(error.line, error.code) for error in report.errors] == [(3, "EXTRA_FIELDS")]
     assert listed(registry, PHONE_A) == ("white", ("TRUSTED_SOURCE",))
+
+
+@given(st.from_regex(r"[0-9]{14}", fullmatch=True))
+def test_the_fast_check_digit_agrees_with_the_domain(body: str) -> None:
+    assert luhn_check_digit(body) == check_digit(body)

@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, true
 
-from tizim.domain.imei import check_digit
 from tizim.domain.reasons import Reason
 from tizim.domain.rules import Rules
 from tizim.domain.status import ListName
 from tizim.services.facts import FactKind
 from tizim.services.gsma_feeds import load_tac_database
+from tizim.services.imei_reading import luhn_check_digit
 from tizim.services.orgs import Role, create_organisation
 from tizim.services.sweep import SweepResult, sweep
 from tizim.storage.refresh import refresh_statuses
@@ -181,13 +181,13 @@ class _CountryBuilder:
             if body not in self.serials:
                 self.serials.add(body)
                 break
-        digit = check_digit(body)
+        digit = luhn_check_digit(body)
         if invalid:
             digit = str((int(digit) + 1 + self.rng.randint(0, 8)) % 10)
         return body + digit
 
     def _imei_row(self, imei: str, device_id: int, first_seen: datetime) -> dict[str, Any]:
-        invalid = imei[14] != check_digit(imei[:14])
+        invalid = imei[14] != luhn_check_digit(imei[:14])
         return {
             "imei": imei,
             "device_id": device_id,
