@@ -259,10 +259,12 @@ def _delta_rows(conn: Connection, after: int, up_to: int) -> Iterator[tuple[str,
     first = status_changes.alias("first_change")
     last = status_changes.alias("last_change")
     earlier = status_changes.alias("earlier")
+    # `id + 0`: ordering by the bare id tempts the planner to walk the primary key backwards
+    # through all history for each IMEI; this way it takes the IMEI's few rows by its index.
     reasons_before = (
         select(earlier.c.reasons)
         .where(earlier.c.imei == span.c.imei, earlier.c.id < span.c.first_id)
-        .order_by(earlier.c.id.desc())
+        .order_by((earlier.c.id + 0).desc())
         .limit(1)
         .scalar_subquery()
     )
