@@ -66,11 +66,14 @@ def public_csrf_token(request: Request) -> str:
 def staff_session(request: Request) -> StaffSession | None:
     """The staff session of this request (looked up once per request), or None."""
     if not hasattr(request.state, "staff_session"):
-        runtime: Runtime = request.app.state.runtime
-        with runtime.engine.begin() as conn:
-            request.state.staff_session = session_for(
-                conn, request.cookies.get(STAFF_COOKIE), now=request.app.state.clock.now()
-            )
+        token = request.cookies.get(STAFF_COOKIE)
+        request.state.staff_session = None
+        if token:  # public visitors cost no database round trip
+            runtime: Runtime = request.app.state.runtime
+            with runtime.engine.begin() as conn:
+                request.state.staff_session = session_for(
+                    conn, token, now=request.app.state.clock.now()
+                )
     found: StaffSession | None = request.state.staff_session
     return found
 
