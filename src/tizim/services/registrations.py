@@ -15,7 +15,9 @@ Above the bad-row threshold the file is refused and nothing of it is stored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -83,7 +85,10 @@ def register_devices(
         savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
         try:
             checker = _DeviceChecker(report, _tac_models(conn), rules, now)
-            with RowWriter(conn, staging.imeis, staging.imei_columns) as imei_rows:
+            with (
+                RowWriter(conn, staging.imeis, staging.imei_columns) as imei_rows,
+                _without_cycle_collection(),
+            ):
                 checker.check_file(path, imei_rows)
             report.refuse_if_too_bad(bad_row_threshold)
         except FileRefused as refusal:
@@ -104,6 +109,23 @@ def register_devices(
     report.counts["devices_rejected"] = checker.devices_rejected
     rewrite_report(conn, upload_id, report)
     return report
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a file is checked.
+
+    A million-device file leaves millions of long-lived objects (the IMEIs and device_refs
+    seen so far); each full collection walks them all, a fifth of the checking time, to find
+    no cycles: the checker makes none. Reference counting still frees everything.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _tac_models(conn: Connection) -> dict[str, TacModel]:

@@ -1,9 +1,13 @@
 """The set-based half of a trusted-registration load: staged rows → registry, in a few statements.
 
-Order matters: conflicts (IMEIs another organisation registered) are recorded for staff and,
-like IMEIs this organisation registered before, taken out of the staging table; the rest get
-new devices, their IMEI rows and flags, the TRUSTED_REGISTRATION facts, registration records,
-and finally one `refresh_statuses` over exactly the staged IMEIs.
+Order matters: devices are numbered; conflicts (IMEIs another organisation registered) are
+recorded for staff and, like IMEIs this organisation registered before, taken out of the
+staging table; the rest get new devices, and are joined to their device ids and sorted once
+by IMEI (`ready`). On PostgreSQL new IMEIs are then inserted white at once with their history
+row (`tizim.storage.bulk_status`: the status comes from the one SQL rule, `status_sql`), and
+only IMEIs that existed before go through `refresh_statuses`; SQLite inserts them as unknown
+and refreshes all staged IMEIs. Last come the TRUSTED_REGISTRATION facts and the
+registration records.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ def excluded_column(name: str) -> ColumnElement[Any]:
 class RegistrationStaging:
     imeis: Table
     devices: Table
+    ready: Table  # the IMEIs to register, with their device ids, in IMEI order
     # One COPY stream per connection at a time: the device's brand and model ride on the row
     # of its first IMEI (slot 1), and the device table is filled from those rows in SQL.
     imei_columns = (
@@ -106,8 +111,17 @@ def registration_staging(conn: Connection) -> Iterator[RegistrationStaging]:
             Column("model", String(200)),
             Column("device_id", BigInteger),
         ) as staged_devices,
+        staging_table(
+            conn,
+            "stage_registration_ready",
+            Column("imei", String(15)),
+            Column("device_id", BigInteger),
+            Column("device_ref", String(100)),
+            Column("document", String(200)),
+            Column("registered_on", UtcDateTime),
+        ) as ready,
     ):
-        yield RegistrationStaging(staged_imeis, staged_devices)
+        yield RegistrationStaging(staged_imeis, staged_devices, ready)
 
 
 def merge_registrations(
@@ -133,24 +147,27 @@ def merge_registrations(
     created = _create_devices(
         conn, staged, staged_devices, now, some_set_aside=bool(conflicts + already)
     )
+    ready = _sort_ready_rows(conn, staging)
     source = f"registration:{organisation}"
     if conn.dialect.name == "postgresql":
-        changed = _upsert_imeis_postgres(conn, staging, now=now, rules=rules, source=source)
+        changed = _upsert_imeis_postgres(conn, ready, now=now, rules=rules, source=source)
     else:
-        changed = _upsert_imeis_then_refresh(conn, staging, now=now, rules=rules, source=source)
+        changed = _upsert_imeis_then_refresh(conn, ready, now=now, rules=rules, source=source)
+    # `ready` is read in the order it was written, IMEI order: the b-tree inserts below walk
+    # their indexes page after page without sorting again (speed only; order is not meaning).
     moment = literal(now, UtcDateTime)
-    occurred = func.coalesce(staged.c.registered_on, moment)
+    occurred = func.coalesce(ready.c.registered_on, moment)
     registered = conn.execute(
         insert(imei_facts).from_select(
             ["imei", "kind", "source", "reference", "occurred_at", "recorded_at"],
             select(
-                staged.c.imei,
+                ready.c.imei,
                 literal(FactKind.TRUSTED_REGISTRATION.value),
                 literal(organisation),
-                staged.c.document,
+                ready.c.document,
                 occurred,
                 moment,
-            ).order_by(in_index_order(conn, staged.c.imei)),
+            ),
         ),
         execution_options=COUNT_ROWS,
     ).rowcount
@@ -166,14 +183,14 @@ def merge_registrations(
                 "recorded_at",
             ],
             select(
-                staged.c.imei,
+                ready.c.imei,
                 literal(organisation),
-                staged.c.device_ref,
-                staged.c.document,
-                staged.c.registered_on,
+                ready.c.device_ref,
+                ready.c.document,
+                ready.c.registered_on,
                 literal(upload_id),
                 moment,
-            ).order_by(in_index_order(conn, staged.c.imei)),
+            ),
         )
     )
     return {
@@ -185,14 +202,32 @@ def merge_registrations(
     }
 
 
+def _sort_ready_rows(conn: Connection, staging: RegistrationStaging) -> Table:
+    """The staged IMEIs left after conflicts, joined to their device ids, sorted once."""
+    staged, staged_devices, ready = staging.imeis, staging.devices, staging.ready
+    conn.execute(
+        insert(ready).from_select(
+            ["imei", "device_id", "device_ref", "document", "registered_on"],
+            select(
+                staged.c.imei,
+                staged_devices.c.device_id,
+                staged.c.device_ref,
+                staged.c.document,
+                staged.c.registered_on,
+            )
+            .join_from(staged, staged_devices, staged_devices.c.device_seq == staged.c.device_seq)
+            .order_by(in_index_order(conn, staged.c.imei)),
+        )
+    )
+    _analyze(conn, ready)
+    return ready
+
+
 def _upsert_imeis_postgres(
-    conn: Connection, staging: RegistrationStaging, *, now: datetime, rules: Rules, source: str
+    conn: Connection, ready: Table, *, now: datetime, rules: Rules, source: str
 ) -> int:
     """New IMEIs are inserted white at once (with history); existing ones are refreshed."""
-    staged, staged_devices = staging.imeis, staging.devices
-    rows = select(
-        staged.c.imei, staged_devices.c.device_id, true().label("trusted_source")
-    ).join_from(staged, staged_devices, staged_devices.c.device_seq == staged.c.device_seq)
+    rows = select(ready.c.imei, ready.c.device_id, true().label("trusted_source"))
     with staging_table(conn, "stage_registration_existing", Column("imei", String(15))) as existing:
         counts = upsert_imeis_with_status(
             conn,
@@ -212,32 +247,29 @@ def _upsert_imeis_postgres(
 
 
 def _upsert_imeis_then_refresh(
-    conn: Connection, staging: RegistrationStaging, *, now: datetime, rules: Rules, source: str
+    conn: Connection, ready: Table, *, now: datetime, rules: Rules, source: str
 ) -> int:
     """SQLite (small files): insert new IMEIs as unknown, then one refresh over the staged set."""
-    staged, staged_devices = staging.imeis, staging.devices
     conn.execute(
         update(imeis)
-        .where(imeis.c.imei == staged.c.imei, staged_devices.c.device_seq == staged.c.device_seq)
-        .values(device_id=staged_devices.c.device_id, trusted_source=True)
+        .where(imeis.c.imei == ready.c.imei)
+        .values(device_id=ready.c.device_id, trusted_source=True)
     )
     conn.execute(
         insert(imeis).from_select(
             ["imei", "device_id", "trusted_source", "list", "reasons", "list_since"],
             select(
-                staged.c.imei,
-                staged_devices.c.device_id,
+                ready.c.imei,
+                ready.c.device_id,
                 true(),
                 literal(ListName.UNKNOWN.value),
                 literal(Reason.NOT_SEEN.value),
                 literal(now, UtcDateTime),
-            )
-            .join_from(staged, staged_devices, staged_devices.c.device_seq == staged.c.device_seq)
-            .where(~exists().where(imeis.c.imei == staged.c.imei)),
+            ).where(~exists().where(imeis.c.imei == ready.c.imei)),
         )
     )
     return refresh_statuses(
-        conn, imeis.c.imei.in_(select(staged.c.imei)), now=now, rules=rules, source=source
+        conn, imeis.c.imei.in_(select(ready.c.imei)), now=now, rules=rules, source=source
     )
 
 
@@ -299,6 +331,11 @@ def _number_devices(conn: Connection, staged: Table, staged_devices: Table) -> N
     PostgreSQL, the numbers after the current maximum on SQLite (one writer at a time) — so
     no second pass over the devices is needed. A device whose IMEIs all turn out to be known
     leaves a gap in the sequence, which is harmless.
+
+    On PostgreSQL the ids follow the order of the devices' first IMEIs (`nextval` is evaluated
+    after the sort). IMEIs are inserted in IMEI order, so their foreign-key checks (an index
+    probe and a row lock on `devices`) and their `device_id` index entries then walk the
+    devices in order instead of jumping around a table larger than the buffer cache.
     """
     next_id: ColumnElement[int]
     if conn.dialect.name == "postgresql":
@@ -311,9 +348,9 @@ def _number_devices(conn: Connection, staged: Table, staged_devices: Table) -> N
     conn.execute(
         insert(staged_devices).from_select(
             ["device_seq", "brand", "model", "device_id"],
-            select(staged.c.device_seq, staged.c.brand, staged.c.model, next_id).where(
-                staged.c.slot == 1
-            ),
+            select(staged.c.device_seq, staged.c.brand, staged.c.model, next_id)
+            .where(staged.c.slot == 1)
+            .order_by(in_index_order(conn, staged.c.imei)),
         )
     )
 
