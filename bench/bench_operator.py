@@ -79,11 +79,11 @@ def main() -> None:
             for size in (full // 10, full) if args.only != "ingest" else ():
                 results += bench_sweep_and_lists(runtime, Path(scratch), size)
         runtime.close()
+        print_table(results)  # before the clean-up: a slow DROP must not lose the numbers
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-    print_table(results)
 
 
 def bench_ingest(
@@ -269,7 +269,7 @@ def print_table(results: list[tuple[str, str, str, str]]) -> None:
     print(line.format(*("-" * width for width in widths)))
     for row in results:
         print(line.format(*row))
-    print(f"\nmachine: {os.cpu_count()} cores, shared with other work: times are noisy")
+    print(f"\nmachine: {os.cpu_count()} cores, shared with other work: times are noisy", flush=True)
 
 
 if __name__ == "__main__":
