@@ -6,6 +6,7 @@ import gzip
 import hashlib
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -26,6 +27,15 @@ BODY = (
     f"2025-09-01T10:00:00,{IMEI},401021111111111,77011111111\n"
     f"2025-09-01T11:00:00,{IMEI},401015555555555,77055555555\n"
 )
+
+
+def post(url: str, **kwargs: Any) -> httpx.Response:
+    """A generous timeout: a loaded shared machine must not turn a slow answer into a failure."""
+    return httpx.post(url, timeout=120, **kwargs)
+
+
+def get(url: str, **kwargs: Any) -> httpx.Response:
+    return httpx.get(url, timeout=120, **kwargs)
 
 
 def keys(registry: Runtime) -> dict[str, str]:
@@ -49,15 +59,15 @@ def test_an_operator_uploads_its_observations_once(registry: Runtime) -> None:
     key = keys(registry)
     with running_http_server(create_app(registry, FixedClock(NOW))) as base:
         url = f"{base}/api/v1/observations"
-        loaded = httpx.post(url, content=gzip.compress(BODY.encode()), headers=auth(key["KCELL"]))
+        loaded = post(url, content=gzip.compress(BODY.encode()), headers=auth(key["KCELL"]))
         assert loaded.status_code == 201, loaded.text
         assert loaded.json()["rows_accepted"] == 2 and loaded.json()["outcome"] == "accepted"
-        again = httpx.post(url, content=BODY.encode(), headers=auth(key["KCELL"]))
+        again = post(url, content=BODY.encode(), headers=auth(key["KCELL"]))
         assert again.status_code == 201  # plain text: other bytes, same rows: nothing changes
         assert again.json()["counts"]["sightings_new"] == 0
-        duplicate = httpx.post(url, content=BODY.encode(), headers=auth(key["KCELL"]))
+        duplicate = post(url, content=BODY.encode(), headers=auth(key["KCELL"]))
         assert duplicate.status_code == 200 and duplicate.json()["outcome"] == "duplicate"
-        check = httpx.get(f"{base}/api/v1/imeis/{IMEI}")
+        check = get(f"{base}/api/v1/imeis/{IMEI}")
         assert check.json()["list"] == "grey"
         assert loaded.json()["upload_id"] is not None
 
@@ -66,15 +76,13 @@ def test_uploads_are_refused_to_strangers_and_bad_files_are_422(registry: Runtim
     key = keys(registry)
     with running_http_server(create_app(registry, FixedClock(NOW))) as base:
         url = f"{base}/api/v1/observations"
-        assert httpx.post(url, content=BODY.encode()).status_code == 401
-        assert httpx.post(url, content=BODY, headers=auth(key["IMP-1"])).status_code == 403
-        other = httpx.post(f"{url}?operator=BEELINE", content=BODY, headers=auth(key["KCELL"]))
+        assert post(url, content=BODY.encode()).status_code == 401
+        assert post(url, content=BODY, headers=auth(key["IMP-1"])).status_code == 403
+        other = post(f"{url}?operator=BEELINE", content=BODY, headers=auth(key["KCELL"]))
         assert other.status_code == 403
-        staff = httpx.post(f"{url}?operator=BEELINE", content=BODY, headers=auth(key["STAFF"]))
+        staff = post(f"{url}?operator=BEELINE", content=BODY, headers=auth(key["STAFF"]))
         assert staff.status_code == 201
-        bad = httpx.post(
-            url, content="seen_at,imei,imsi,msisdn\nx,1,2,3\n", headers=auth(key["KCELL"])
-        )
+        bad = post(url, content="seen_at,imei,imsi,msisdn\nx,1,2,3\n", headers=auth(key["KCELL"]))
         assert bad.status_code == 422
         assert bad.headers["content-type"].startswith("application/problem+json")
         assert bad.json()["report"]["errors"][0]["line"] == 2
@@ -86,37 +94,33 @@ def test_operators_download_common_lists_and_only_their_own_notifications(
     key = keys(registry)
     with running_http_server(create_app(registry, FixedClock(NOW))) as base:
         assert (
-            httpx.get(
-                f"{base}/api/v1/operator-lists/latest", headers=auth(key["KCELL"])
-            ).status_code
+            get(f"{base}/api/v1/operator-lists/latest", headers=auth(key["KCELL"])).status_code
             == 404
         )
-        httpx.post(f"{base}/api/v1/observations", content=BODY, headers=auth(key["KCELL"]))
+        post(f"{base}/api/v1/observations", content=BODY, headers=auth(key["KCELL"]))
         with registry.transaction() as conn:
             generation = generate_lists(
                 conn, tmp_path, now=NOW, rules=registry.rules, plan=NotificationPlan()
             )
-        manifest = httpx.get(f"{base}/api/v1/operator-lists/latest", headers=auth(key["KCELL"]))
+        manifest = get(f"{base}/api/v1/operator-lists/latest", headers=auth(key["KCELL"]))
         assert manifest.status_code == 200
         names = [entry["name"] for entry in manifest.json()["files"]]
         assert names == ["black.csv", "grey.csv", "delta.csv", "notifications-KCELL.csv"]
-        own = httpx.get(
+        own = get(
             f"{base}/api/v1/operator-lists/{generation.id}/notifications-KCELL.csv",
             headers=auth(key["KCELL"]),
         )
         assert own.status_code == 200
         assert hashlib.sha256(own.content).hexdigest() == own.headers["X-Content-SHA256"]
         assert "77011111111" in own.text and "77055555555" not in own.text
-        theirs = httpx.get(
+        theirs = get(
             f"{base}/api/v1/operator-lists/latest/notifications-BEELINE.csv",
             headers=auth(key["KCELL"]),
         )
         assert theirs.status_code == 404
-        grey = httpx.get(
-            f"{base}/api/v1/operator-lists/latest/grey.csv", headers=auth(key["BEELINE"])
-        )
+        grey = get(f"{base}/api/v1/operator-lists/latest/grey.csv", headers=auth(key["BEELINE"]))
         assert grey.status_code == 200 and IMEI in grey.text
-        staff = httpx.get(f"{base}/api/v1/operator-lists/latest", headers=auth(key["STAFF"]))
+        staff = get(f"{base}/api/v1/operator-lists/latest", headers=auth(key["STAFF"]))
         assert len(staff.json()["files"]) == 5
-        importer = httpx.get(f"{base}/api/v1/operator-lists/latest", headers=auth(key["IMP-1"]))
+        importer = get(f"{base}/api/v1/operator-lists/latest", headers=auth(key["IMP-1"]))
         assert importer.status_code == 403
