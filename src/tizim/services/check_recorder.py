@@ -2,13 +2,12 @@
 
 A check must answer in microseconds, so it only appends `(imei, operator, imsi, time)` to an
 in-memory deque (thread-safe, no lock). A background thread drains it every `flush_seconds`
-(default 1 s), folds repeated checks of the same IMEI-operator-IMSI into one row with first
-and last time, and writes the batch in one transaction:
-1. `ensure_imeis` (tizim.services.facts): rows for IMEIs never met, with their authenticity;
-2. `sightings` upserted per IMEI-operator-IMSI (MSISDN is "": S13 and N5g-eir do not carry it);
-3. `imeis.first_seen_at/last_seen_at` widened (earliest/latest, as `record_sighting` does);
-4. `refresh_statuses` for the touched IMEIs: a first check starts the grace period, a check
-   of a retired IMEI blocks it — the same rules as every other fact.
+(default 1 s), folds repeated checks of the same IMEI-operator-IMSI into one first and
+one last time, and writes the batch in one transaction with the operator-file ingest's merge
+(`tizim.services.ingest`): `sightings` per IMEI-operator-IMSI (MSISDN "": S13 and N5g-eir do
+not carry it), `imeis` first/last sighting (new IMEIs judged for authenticity), then
+`refresh_statuses` for the IMEIs whose sightings moved: a first check starts the grace
+period, a check of a retired IMEI blocks it — the same rules as every other sighting.
 
 Durability: `stop()` (clean shutdown: Ctrl-C, SIGTERM) drains and writes everything, so no
 sighting is lost. A failed write keeps the batch in memory and retries at the next flush.
@@ -22,25 +21,25 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, bindparam, func, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, func, select
 
 from tizim.clock import Clock, SystemClock
 from tizim.domain.rules import Rules
-from tizim.services.facts import ensure_imeis
+from tizim.services.ingest_postgres import PostgresObservationStage
+from tizim.services.ingest_sqlite import SqliteObservationStage
+from tizim.services.observations import Observation, ObservationReader
 from tizim.services.status_index import clock_seconds
+from tizim.storage.queries import tac_database_loaded
 from tizim.storage.refresh import refresh_statuses
-from tizim.storage.schema import imeis, sightings
-from tizim.storage.types import UtcDateTime
+from tizim.storage.schema import tacs
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
 REFRESH_SOURCE = "realtime-check"
-_CHUNK = 5_000
 
 Key = tuple[str, str, str]  # imei, operator, imsi
 
@@ -67,6 +66,8 @@ class CheckRecorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.written = 0
+        self._tac_count = -1
+        self._tac_set: frozenset[str] | None = None
 
     def record(self, imei: str, operator: str, imsi: str | None) -> None:
         """Queue one sighting of a 15-digit IMEI, timed now. Cheap: one deque append."""
@@ -103,10 +104,20 @@ class CheckRecorder:
                 return 0
             batch = self._pending
             with self.engine.begin() as conn:
-                write_sightings(conn, batch, now=self.clock.now(), rules=self.rules)
+                tac_set = self._tacs(conn)
+                write_sightings(
+                    conn, batch, now=self.clock.now(), rules=self.rules, tac_set=tac_set
+                )
             self._pending = {}
             self.written += len(batch)
             return len(batch)
+
+    def _tacs(self, conn: Connection) -> frozenset[str] | None:
+        """The TAC set, re-read only when the TAC table's size changes (a feed was loaded)."""
+        count = int(conn.execute(select(func.count()).select_from(tacs)).scalar_one())
+        if count != self._tac_count:
+            self._tac_set, self._tac_count = known_tacs(conn), count
+        return self._tac_set
 
     def _drain(self) -> None:
         queue, pending = self._queue, self._pending
@@ -123,81 +134,51 @@ class CheckRecorder:
 
 
 def write_sightings(
-    conn: Connection, batch: Mapping[Key, Sequence[float]], *, now: datetime, rules: Rules
+    conn: Connection,
+    batch: Mapping[Key, Sequence[float]],
+    *,
+    now: datetime,
+    rules: Rules,
+    tac_set: frozenset[str] | None,
 ) -> int:
-    """Record aggregated sightings (key -> first, last POSIX seconds); returns list changes."""
-    rows = [
-        {
-            "imei": imei,
-            "operator": operator[:32],
-            "imsi": imsi if len(imsi) <= 15 and imsi.isdigit() else "",
-            "msisdn": "",
-            "first_seen_at": _utc(first),
-            "last_seen_at": _utc(last),
-        }
-        for (imei, operator, imsi), (first, last) in batch.items()
-    ]
-    touched = sorted({row["imei"] for row in rows})
-    ensure_imeis(conn, touched, now=now, rules=rules)
-    _upsert_sightings(conn, rows)
-    _widen_imei_sightings(conn, rows)
-    changed = 0
-    for chunk in _chunks(touched):
-        changed += refresh_statuses(
-            conn, imeis.c.imei.in_(chunk), now=now, rules=rules, source=REFRESH_SOURCE
-        )
-    return changed
+    """Record aggregated sightings (key -> first, last POSIX seconds); returns list changes.
 
-
-def _upsert_sightings(conn: Connection, rows: list[dict[str, object]]) -> None:
+    The merge is the operator-file ingest's own (`tizim.services.ingest`: staging table, set-
+    based fold into `imeis` and `sightings`), one operator at a time, so a check and a line of
+    an operator's file are the same fact by construction.
+    """
+    by_operator: dict[str, list[Observation]] = {}
+    # The verdict must not query: on PostgreSQL it runs while the merge streams a COPY.
+    judge = ObservationReader(now=now, rules=rules, known_tacs=tac_set).authenticity
     postgres = conn.dialect.name == "postgresql"
-    statement = (postgresql if postgres else sqlite).insert(sightings)
-    earliest = func.least if postgres else func.min
-    latest = func.greatest if postgres else func.max
-    statement = statement.on_conflict_do_update(
-        index_elements=["imei", "operator", "imsi", "msisdn"],
-        set_={
-            "first_seen_at": earliest(sightings.c.first_seen_at, statement.excluded.first_seen_at),
-            "last_seen_at": latest(sightings.c.last_seen_at, statement.excluded.last_seen_at),
-        },
-    )
-    for start in range(0, len(rows), _CHUNK):
-        conn.execute(statement, rows[start : start + _CHUNK])
-
-
-def _widen_imei_sightings(conn: Connection, rows: list[dict[str, object]]) -> None:
-    """First/last sighting of each IMEI: earliest and latest of the stored and the new times."""
-    span: dict[str, list[datetime]] = {}
-    for row in rows:
-        first, last = row["first_seen_at"], row["last_seen_at"]
-        assert isinstance(first, datetime) and isinstance(last, datetime)
-        known = span.setdefault(str(row["imei"]), [first, last])
-        known[0], known[1] = min(known[0], first), max(known[1], last)
-    first = bindparam("new_first", type_=UtcDateTime)
-    last = bindparam("new_last", type_=UtcDateTime)
-    if conn.dialect.name == "postgresql":  # least/greatest ignore NULL
-        first_expr = func.least(imeis.c.first_seen_at, first)
-        last_expr = func.greatest(imeis.c.last_seen_at, last)
-    else:  # SQLite's min/max return NULL if any argument is NULL
-        first_expr = func.coalesce(func.min(imeis.c.first_seen_at, first), first)
-        last_expr = func.coalesce(func.max(imeis.c.last_seen_at, last), last)
-    statement = (
-        update(imeis)
-        .where(imeis.c.imei == bindparam("which"))
-        .values(first_seen_at=first_expr, last_seen_at=last_expr)
-    )
-    params = [
-        {"which": imei, "new_first": earliest, "new_last": latest}
-        for imei, (earliest, latest) in span.items()
-    ]
-    for start in range(0, len(params), _CHUNK):
-        conn.execute(statement, params[start : start + _CHUNK])
+    for (imei, operator, imsi), (first, last) in batch.items():
+        imsi = imsi if len(imsi) <= 15 and imsi.isdigit() else ""
+        verdict = None if postgres else judge(imei)  # PostgreSQL judges new IMEIs after staging
+        rows = by_operator.setdefault(operator[:32], [])
+        rows.append(Observation(imei, verdict, imsi, "", _utc(first), None))
+        if last != first:
+            rows.append(Observation(imei, verdict, imsi, "", _utc(last), None))
+    changed = 0
+    for operator, observations in by_operator.items():
+        stage = PostgresObservationStage(conn) if postgres else SqliteObservationStage(conn)
+        stage.open()
+        for observation in observations:
+            stage.write(observation)
+        stage.close_writer()
+        stage.merge(operator=operator, now=now, rules=rules, judge=judge)
+        changed += refresh_statuses(
+            conn, stage.changed_imeis(), now=now, rules=rules, source=f"{REFRESH_SOURCE}:{operator}"
+        )
+        stage.drop()
+    return changed
 
 
 def _utc(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
+def known_tacs(conn: Connection) -> frozenset[str] | None:
+    """The TAC database, or None while none is loaded (the UNKNOWN_TAC rule is then off)."""
+    if not tac_database_loaded(conn):
+        return None
+    return frozenset(conn.execute(select(tacs.c.tac)).scalars())
