@@ -86,7 +86,7 @@ def register_devices(
         try:
             checker = _DeviceChecker(report, _tac_models(conn), rules, now)
             with (
-                RowWriter(conn, staging.imeis, staging.imei_columns) as imei_rows,
+                RowWriter(conn, staging.imeis, staging.imei_columns, typed=True) as imei_rows,
                 _without_cycle_collection(),
             ):
                 checker.check_file(path, imei_rows)
