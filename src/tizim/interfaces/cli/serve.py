@@ -159,6 +159,13 @@ async def _serve_both(
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=http_port, log_level="warning", access_log=False)
     )
+    # Ctrl-C and SIGTERM end both servers gracefully from inside the loop; uvicorn's own signal
+    # capture would re-raise the signal afterwards and cancel the app's lifespan mid-shutdown,
+    # printing a traceback to the person who pressed Ctrl-C.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, setattr, server, "should_exit", True)
     s13 = await start_s13_server(realtime, host, s13_port, *identity, reuse_port=reuse_port)
     http = asyncio.create_task(server.serve())
     while not server.started and not http.done():
