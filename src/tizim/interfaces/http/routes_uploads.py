@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,7 +49,28 @@ CSV_BODY = {
 }
 
 
-async def _receive(request: Request, run: Callable[[Path], UploadReport], conn: Connection) -> Any:
+async def _receive(
+    request: Request,
+    conn: Connection,
+    now: datetime,
+    load: Callable[..., UploadReport],
+    **specific: Any,
+) -> Any:
+    """Stream the body to a scratch file and run `load` on it with the options every loader
+    takes (time, rules, threshold, file name) plus the loader's own `specific` ones."""
+    runtime = get_runtime(request)
+
+    def run(path: Path) -> UploadReport:
+        return load(
+            conn,
+            path,
+            now=now,
+            rules=runtime.rules,
+            bad_row_threshold=runtime.settings.bad_row_threshold,
+            file_name=_file_name(request),
+            **specific,
+        )
+
     with tempfile.TemporaryDirectory(prefix="tizim-upload-") as scratch:
         path = Path(scratch) / "upload.csv"
         with path.open("wb") as out:
@@ -76,100 +98,37 @@ def _file_name(request: Request) -> str:
 
 @router.post("/registrations", openapi_extra=CSV_BODY, summary="Trusted registrations (CSV)")
 async def upload_registrations(request: Request, caller: Registrar, conn: DbConn, now: Now) -> Any:
-    runtime = get_runtime(request)
     if caller.is_staff:
         raise HTTPException(403, "registrations are sent by the importer or manufacturer itself")
     return await _receive(
-        request,
-        lambda path: register_devices(
-            conn,
-            path,
-            organisation=caller.code,
-            now=now,
-            rules=runtime.rules,
-            bad_row_threshold=runtime.settings.bad_row_threshold,
-            file_name=_file_name(request),
-            uploaded_by=caller.code,
-        ),
-        conn,
+        request, conn, now, register_devices, organisation=caller.code, uploaded_by=caller.code
     )
 
 
 @router.post("/repairs", openapi_extra=CSV_BODY, summary="Service-centre repairs (CSV)")
 async def upload_repairs(request: Request, caller: ServiceCentre, conn: DbConn, now: Now) -> Any:
-    runtime = get_runtime(request)
     return await _receive(
-        request,
-        lambda path: load_repairs(
-            conn,
-            path,
-            organisation=caller.code,
-            now=now,
-            rules=runtime.rules,
-            loaded_by=caller.code,
-            bad_row_threshold=runtime.settings.bad_row_threshold,
-            file_name=_file_name(request),
-        ),
-        conn,
+        request, conn, now, load_repairs, organisation=caller.code, loaded_by=caller.code
     )
 
 
 @router.post("/police-reports", openapi_extra=CSV_BODY, summary="Stolen/recovered (CSV)")
 async def upload_police(request: Request, caller: Police, conn: DbConn, now: Now) -> Any:
-    runtime = get_runtime(request)
     return await _receive(
-        request,
-        lambda path: load_police_reports(
-            conn,
-            path,
-            organisation=caller.code,
-            now=now,
-            rules=runtime.rules,
-            loaded_by=caller.code,
-            bad_row_threshold=runtime.settings.bad_row_threshold,
-            file_name=_file_name(request),
-        ),
-        conn,
+        request, conn, now, load_police_reports, organisation=caller.code, loaded_by=caller.code
     )
 
 
 @router.post("/feeds/tac", openapi_extra=CSV_BODY, summary="GSMA TAC database, full replace")
 async def upload_tac(request: Request, caller: Staff, conn: DbConn, now: Now) -> Any:
-    runtime = get_runtime(request)
-    return await _receive(
-        request,
-        lambda path: load_tac_database(
-            conn,
-            path,
-            now=now,
-            rules=runtime.rules,
-            loaded_by=caller.code,
-            bad_row_threshold=runtime.settings.bad_row_threshold,
-            file_name=_file_name(request),
-        ),
-        conn,
-    )
+    return await _receive(request, conn, now, load_tac_database, loaded_by=caller.code)
 
 
 @router.post("/feeds/gsma-blacklist", openapi_extra=CSV_BODY, summary="GSMA blacklist")
 async def upload_gsma(
     request: Request, caller: Staff, conn: DbConn, now: Now, full: bool = False
 ) -> Any:
-    runtime = get_runtime(request)
-    return await _receive(
-        request,
-        lambda path: load_gsma_blacklist(
-            conn,
-            path,
-            now=now,
-            rules=runtime.rules,
-            loaded_by=caller.code,
-            full=full,
-            bad_row_threshold=runtime.settings.bad_row_threshold,
-            file_name=_file_name(request),
-        ),
-        conn,
-    )
+    return await _receive(request, conn, now, load_gsma_blacklist, loaded_by=caller.code, full=full)
 
 
 @router.get("/uploads/{upload_id}", summary="The report of one upload")
