@@ -61,7 +61,3 @@ def _sqlite_grace_deadline(rules: Rules) -> Any:
         return deadline.isoformat(sep=" ", timespec="microseconds")
 
     return grace_deadline
-
-
-def is_postgresql(engine_or_conn: Any) -> bool:
-    return bool(engine_or_conn.dialect.name == "postgresql")
