@@ -3,7 +3,8 @@
 Kept apart from asyncio so the whole protocol — framing, dispatch, every error answer — can
 be driven directly by tests and by hypothesis, and so one bad message can only ever cost its
 own connection. Requests are handled synchronously in arrival order, which is what makes
-pipelined answers come back in order.
+pipelined answers come back in order. A connection remembers the layouts of the MICRs it
+has seen (`layout.py`) and answers a request of a known layout without scanning it.
 
 Choices where RFC 6733 leaves room:
 - A MICR before CER on a connection is answered anyway (a peer that skips the capabilities
@@ -17,22 +18,22 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Callable
 
 from tizim.interfaces.diameter import avps as A
 from tizim.interfaces.diameter.codec import encode_avp
+from tizim.interfaces.diameter.layout import LAYOUT_KEY, Lookup, MicrLayout, learn, status_failed
 from tizim.interfaces.diameter.messages import Answers
 from tizim.interfaces.diameter.requests import (
     RequestError,
     offers_s13,
     parse_base_request,
-    parse_micr,
+    scan_micr,
 )
 
 log = logging.getLogger(__name__)
 
-Lookup = Callable[[str, "str | None", "str | None", "str | None"], str]
 DEFAULT_MAX_LENGTH = 65536
+MAX_LAYOUTS = 16  # per connection; a peer that keeps changing shape just gets scanned
 
 _U32 = struct.Struct(">I")
 _FLAGS_APP = struct.Struct(">II")
@@ -49,14 +50,26 @@ class Handler:
 
     def handle(self, msg: bytes, host_ip: str) -> tuple[bytes | None, bool]:
         """Answer one framed message; returns (answer or None, close the connection after)."""
+        answer, close, _ = self.dispatch(msg, host_ip)
+        return answer, close
+
+    def dispatch(self, msg: bytes, host_ip: str) -> tuple[bytes | None, bool, MicrLayout | None]:
+        """`handle`, plus the layout of a well-formed MICR (for the connection to remember)."""
         flags_command, application = _FLAGS_APP.unpack_from(msg, 4)
-        # Hot path: R set, E clear, command 324, S13, length a multiple of 4.
+        # MICR: R set, E clear, command 324, S13, length a multiple of 4.
         if (
             flags_command & 0xA0FFFFFF == 0x80000144
             and application == 16777252
             and not len(msg) & 3
         ):
-            return self._micr(msg), False
+            answer, layout = self._micr(msg)
+            return answer, False, layout
+        answer, close = self._other(msg, flags_command, application, host_ip)
+        return answer, close, None
+
+    def _other(
+        self, msg: bytes, flags_command: int, application: int, host_ip: str
+    ) -> tuple[bytes | None, bool]:
         flags, command = flags_command >> 24, flags_command & 0xFFFFFF
         if not flags & A.FLAG_REQUEST:
             return None, False
@@ -76,19 +89,26 @@ class Handler:
             return None
         return self.answers.plain(header, result_code, "cannot frame message; closing")
 
-    def _micr(self, msg: bytes) -> bytes:
+    def _micr(self, msg: bytes) -> tuple[bytes, MicrLayout | None]:
         answers = self.answers
         try:
-            request = parse_micr(msg)
+            request, spans = scan_micr(msg)
         except RequestError as error:
             session = session_avp(msg)
             if error.result_code == A.INVALID_AVP_BITS:
-                return answers.protocol_error(
+                answer = answers.protocol_error(
                     msg, session, error.result_code, error.reason, error.failed_avp
                 )
-            return answers.mica_error(
-                msg, session, error.result_code, error.reason, error.failed_avp
-            )
+            else:
+                answer = answers.mica_error(
+                    msg, session, error.result_code, error.reason, error.failed_avp
+                )
+            return answer, None
+        layout = learn(msg, request, spans, self.lookup, answers)
+        if layout is not None:
+            answer = layout.answer(msg)
+            if answer is not None:  # always, since the scan decoded the same values
+                return answer, layout
         try:
             status = self.lookup(*request[1:])
         except Exception:
@@ -96,11 +116,8 @@ class Handler:
             status = ""
         answer = answers.mica(msg, request.session_avp, status)
         if answer is None:
-            log.error("equipment status source answered %r", status)
-            return answers.mica_error(
-                msg, request.session_avp, A.UNABLE_TO_COMPLY, "status lookup failed", b""
-            )
-        return answer
+            return status_failed(answers, msg, request.session_avp, status), layout
+        return answer, layout
 
     def _base(self, msg: bytes, command: int, host_ip: str) -> tuple[bytes | None, bool]:
         try:
@@ -156,7 +173,9 @@ class Connection:
     """Framing for one TCP connection: accumulates bytes, answers every complete message.
 
     A partial message waits in `pending` until `needed` bytes are there, so a peer that
-    trickles a large message byte by byte costs linear, not quadratic, copying.
+    trickles a large message byte by byte costs linear, not quadratic, copying. A complete
+    message whose layout the connection knows is answered by the layout; any other, or one
+    the layout turns down, goes through `Handler.dispatch`.
     """
 
     def __init__(self, handler: Handler, host_ip: str) -> None:
@@ -165,6 +184,7 @@ class Connection:
         self.pending = bytearray()
         self.needed = 0
         self.closed = False
+        self.layouts: dict[tuple[int, ...], MicrLayout] = {}
 
     def receive(self, data: bytes) -> tuple[list[bytes], bool]:
         """Feed received bytes; returns the answers to send, and whether to close after."""
@@ -179,23 +199,38 @@ class Connection:
             buf = data
         out: list[bytes] = []
         handler = self.handler
-        handle = handler.handle
+        max_length = handler.max_length
+        layouts = self.layouts
+        key_of = LAYOUT_KEY.unpack_from
         pos, size = 0, len(buf)
         close = False
         needed = A.HEADER_LENGTH
         while size - pos >= A.HEADER_LENGTH:
-            version_length = _U32.unpack_from(buf, pos)[0]
+            if size - pos >= 28:
+                key = key_of(buf, pos)
+                version_length = key[0]
+            else:
+                key = None
+                version_length = _U32.unpack_from(buf, pos)[0]
             length = version_length & 0xFFFFFF
             if version_length >> 24 != A.VERSION:
                 close = self._framing(out, buf[pos : pos + 20], A.UNSUPPORTED_VERSION)
                 break
-            if length < A.HEADER_LENGTH or length > handler.max_length:
+            if length < A.HEADER_LENGTH or length > max_length:
                 close = self._framing(out, buf[pos : pos + 20], A.INVALID_MESSAGE_LENGTH)
                 break
             if size - pos < length:
                 needed = length
                 break
-            answer, close = handle(buf[pos : pos + length], self.host_ip)
+            msg = buf[pos : pos + length]
+            layout = layouts.get(key) if key is not None else None
+            answer = layout.answer(msg) if layout is not None else None
+            if answer is None:
+                answer, close, layout = handler.dispatch(msg, self.host_ip)
+                if layout is not None and key is not None:
+                    if len(layouts) >= MAX_LAYOUTS:
+                        layouts.clear()
+                    layouts[key] = layout
             pos += length
             if answer is not None:
                 out.append(answer)

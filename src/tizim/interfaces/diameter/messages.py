@@ -2,8 +2,9 @@
 
 Everything after the Session-Id of a successful ME-Identity-Check-Answer depends only on the
 equipment status, so `Answers` encodes those tails once per server; an answer is then one
-`struct.pack` for the length plus a few byte-string joins. The rarer answers (CEA, DWA, DPA,
-errors) are encoded on demand with `codec.py`.
+`struct.pack` for the length plus a few byte-string joins (and for a request of a known
+layout, `layout.py`, the header up to the ids is precomputed as well: one join). The rarer
+answers (CEA, DWA, DPA, errors) are encoded on demand with `codec.py`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,17 @@ class Answers:
             return None
         length = 20 + len(session_avp) + len(tail)
         return answer_header(request, length) + session_avp + tail
+
+    def mica_parts(self, request: bytes, session_length: int) -> dict[str, tuple[bytes, bytes]]:
+        """Per status word, a MICA's bytes before the ids and after the Session-Id.
+
+        Both depend only on the request's header and the Session-Id AVP's length, so
+        `layout.py` computes them once per request layout.
+        """
+        return {
+            status: (answer_header(request, 20 + session_length + len(tail))[:12], tail)
+            for status, tail in self.mica_tails.items()
+        }
 
     def mica_error(
         self, request: bytes, session_avp: bytes, result_code: int, reason: str, failed: bytes

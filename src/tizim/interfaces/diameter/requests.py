@@ -1,7 +1,9 @@
 """Reading incoming requests: the MICR hot path scan, and checks for the base commands.
 
 `parse_micr` walks the AVPs of an ME-Identity-Check-Request with `struct.unpack_from` and
-keeps only offsets and the four values an answer needs: no object per AVP, no dictionary.
+keeps only offsets and the values an answer needs: no object per AVP, no dictionary.
+`scan_micr` also says where those values lie, so `layout.py` can read the next messages of
+the same shape without scanning them.
 The base commands (CER/DWR/DPR) are rare, so they use the generic decoder in `codec.py`.
 A request that breaks a rule raises `RequestError` carrying the RFC 6733 result code, a
 human reason (sent back as Error-Message) and the Failed-AVP content.
@@ -108,15 +110,37 @@ _MICR_BITS = {
 }
 
 
-def parse_micr(msg: bytes) -> Micr:
-    """Scan a complete, framed MICR (header included) for the fields an answer needs.
+class Spans(NamedTuple):
+    """Where the values `scan_micr` decoded lie in the message: (start, stop) offsets.
 
-    The hot path of the server: numbers are literals and the common AVP (no vendor, no
-    reserved bits) takes one branch, because every attribute lookup here costs throughput.
+    Exactly the bytes the scan decodes as UTF-8 and returns (the first Session-Id, the last
+    User-Name, the first IMEI and Software-Version in the last Terminal-Information); the
+    scan reads nothing else but AVP headers, Origin-Realm and Auth-Session-State. `layout.py`
+    relies on that: (0, 0) means absent.
+    """
+
+    session: tuple[int, int]
+    imsi: tuple[int, int]
+    imei: tuple[int, int]
+    software_version: tuple[int, int]
+
+
+def parse_micr(msg: bytes) -> Micr:
+    """Scan a complete, framed MICR (header included) for the fields an answer needs."""
+    return scan_micr(msg)[0]
+
+
+def scan_micr(msg: bytes) -> tuple[Micr, Spans]:
+    """`parse_micr`, plus where each value it returned was read (for `layout.py`).
+
+    Once the fast path of the server, now run once per new message layout of a connection;
+    numbers are still literals and the common AVP (no vendor, no reserved bits) takes one
+    branch.
     """
     end = len(msg)
     pos = 20
     session = imsi = realm = None
+    session_span = imsi_span = (0, 0)
     terminal = 0, 0
     seen = 0
     unpack = _AVP_HEADER.unpack_from
@@ -154,6 +178,7 @@ def parse_micr(msg: bytes) -> Micr:
                     except UnicodeDecodeError:
                         raise _not_utf8(msg, pos, stop) from None
                     session = msg[pos : min(pos + ((length + 3) & ~3), end)]
+                    session_span = pos + 8, stop
                 elif bit == 8 and realm is None:  # Origin-Realm
                     try:
                         realm = msg[pos + 8 : stop].decode()
@@ -171,19 +196,24 @@ def parse_micr(msg: bytes) -> Micr:
                     imsi = msg[pos + 8 : stop].decode()
                 except UnicodeDecodeError:
                     raise _not_utf8(msg, pos, stop) from None
+                imsi_span = pos + 8, stop
         pos += (length + 3) & ~3
     if seen != 63:
         for bit, (code, vendor) in enumerate(REQUIRED_AVPS[A.CMD_ME_IDENTITY_CHECK]):
             if not seen & (1 << bit):
                 raise missing_avp(code, vendor)
     assert session is not None  # guaranteed by `seen`
-    imei, software_version = _parse_terminal(msg, *terminal)
-    return Micr(session, imei, software_version, imsi, realm)
+    imei, software_version, imei_span, version_span = _parse_terminal(msg, *terminal)
+    micr = Micr(session, imei, software_version, imsi, realm)
+    return micr, Spans(session_span, imsi_span, imei_span, version_span)
 
 
-def _parse_terminal(msg: bytes, pos: int, end: int) -> tuple[str, str | None]:
-    """IMEI and Software-Version from inside Terminal-Information."""
+def _parse_terminal(
+    msg: bytes, pos: int, end: int
+) -> tuple[str, str | None, tuple[int, int], tuple[int, int]]:
+    """IMEI and Software-Version from inside Terminal-Information, and their spans."""
     imei = software_version = None
+    imei_span = version_span = (0, 0)
     while pos < end:
         if end - pos < 12:
             raise RequestError(A.INVALID_AVP_LENGTH, "truncated AVP in Terminal-Information")
@@ -201,15 +231,17 @@ def _parse_terminal(msg: bytes, pos: int, end: int) -> tuple[str, str | None]:
                     imei = msg[pos + 12 : stop].decode()
                 except UnicodeDecodeError:
                     raise _not_utf8(msg, pos, stop) from None
+                imei_span = pos + 12, stop
             elif code == A.AVP_SOFTWARE_VERSION and software_version is None:
                 try:
                     software_version = msg[pos + 12 : stop].decode()
                 except UnicodeDecodeError:
                     raise _not_utf8(msg, pos, stop) from None
+                version_span = pos + 12, stop
         pos += (length + 3) & ~3
     if imei is None:
         raise missing_avp(A.AVP_IMEI, A.VENDOR_3GPP)
-    return imei, software_version
+    return imei, software_version, imei_span, version_span
 
 
 def parse_base_request(msg: bytes, command_code: int) -> Message:

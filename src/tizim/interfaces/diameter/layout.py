@@ -1,0 +1,145 @@
+"""MICR layouts: answering the requests a peer repeats without scanning them again.
+
+An MME sends the same ME-Identity-Check-Request over and over: the same AVPs in the same
+order with the same lengths, only the ids and a few values differ. After `scan_micr` has
+read one in full, its `MicrLayout` remembers every byte outside the *variable spans*: the
+hop-by-hop and end-to-end ids and the values of the first Session-Id, the last User-Name,
+and the first IMEI and Software-Version of the last Terminal-Information. A later message
+whose bytes outside those spans are equal (the message length is among them, in the
+header) would take every branch of `scan_micr` exactly as the first one did, because the
+scan reads nothing but AVP headers, Origin-Realm, Auth-Session-State and those four values
+(see `requests.Spans`). So only the four values need reading, and decoding them checks that
+they are UTF-8 as the scan would; a message where one is not falls back to the full scan,
+which builds the error answer. Anything else that differs (a flag, a length, a padding
+byte, an extra AVP) is simply not this layout and is scanned in full.
+`tests/interfaces/diameter/test_s13_layout.py` checks the equivalence with hypothesis.
+
+The answer is precomputed too: for each status word, its header up to the ids (length,
+flags, command, application) and everything after the Session-Id are constants of the
+layout, so an answer is one `bytes.join` of four pieces.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable
+from itertools import pairwise
+from operator import itemgetter
+
+from tizim.interfaces.diameter import avps as A
+from tizim.interfaces.diameter.messages import Answers
+from tizim.interfaces.diameter.requests import Micr, Spans
+
+log = logging.getLogger(__name__)
+
+Lookup = Callable[[str, "str | None", "str | None", "str | None"], str]
+
+# What a connection keys its layouts by: the header's version-and-length word and the first
+# AVP's flags-and-length word (the Session-Id's, in a well-formed MICR), so that requests of
+# one length whose Session-Ids differ in length (padding hides it) do not evict each other.
+LAYOUT_KEY = struct.Struct(">I20xI")
+_IDS = (12, 20)
+
+
+class MicrLayout:
+    """One MICR shape seen on a connection, able to answer any request of that shape.
+
+    Both checks are one C call each: an `operator.itemgetter` of slices cuts the constant
+    segments (compared as one tuple) and another cuts the pieces the answer needs.
+    """
+
+    __slots__ = (
+        "answers",
+        "constants",
+        "cut_constants",
+        "cut_values",
+        "has_imsi",
+        "has_version",
+        "lookup",
+        "parts",
+        "realm",
+    )
+
+    def __init__(
+        self,
+        msg: bytes,
+        micr: Micr,
+        spans: Spans,
+        constants: list[tuple[int, int]],
+        lookup: Lookup,
+        answers: Answers,
+    ) -> None:
+        # At least two segments (the header before the ids, the Session-Id's AVP header),
+        # so the getter returns a tuple, not a lone item.
+        assert len(constants) >= 2
+        self.cut_constants = itemgetter(*(slice(start, stop) for start, stop in constants))
+        self.constants = self.cut_constants(msg)
+        session_start = spans.session[0] - 8  # the AVP header precedes the value
+        session_avp = session_start, session_start + len(micr.session_avp)
+        self.cut_values = itemgetter(
+            slice(*_IDS),
+            slice(*session_avp),
+            slice(*spans.session),
+            slice(*spans.imei),
+            slice(*spans.software_version),
+            slice(*spans.imsi),
+        )
+        self.has_version = spans.software_version != (0, 0)
+        self.has_imsi = spans.imsi != (0, 0)
+        self.realm = micr.origin_realm
+        self.parts = answers.mica_parts(msg, len(micr.session_avp))
+        self.lookup = lookup
+        self.answers = answers
+
+    def answer(self, msg: bytes) -> bytes | None:
+        """The answer to the complete message `msg`, or None if it is not of this layout.
+
+        None is only ever returned before the status lookup, so a fallback to the full scan
+        never records a check twice.
+        """
+        if self.cut_constants(msg) != self.constants:
+            return None
+        ids, session_avp, session, imei_bytes, version_bytes, imsi_bytes = self.cut_values(msg)
+        try:
+            session.decode()
+            imei = imei_bytes.decode()
+            version = version_bytes.decode() if self.has_version else None
+            imsi = imsi_bytes.decode() if self.has_imsi else None
+        except UnicodeDecodeError:
+            return None
+        try:
+            status = self.lookup(imei, version, imsi, self.realm)
+        except Exception:
+            log.exception("equipment status lookup failed")
+            status = ""
+        parts = self.parts.get(status)
+        if parts is None:
+            return status_failed(self.answers, msg, session_avp, status)
+        return b"".join((parts[0], ids, session_avp, parts[1]))
+
+
+def learn(
+    msg: bytes, micr: Micr, spans: Spans, lookup: Lookup, answers: Answers
+) -> MicrLayout | None:
+    """The layout of a MICR `scan_micr` accepted; None if its spans are not usable."""
+    present = [span for span in spans if span != (0, 0)]
+    variable = sorted([_IDS, *present])
+    for (_, stop), (start, _) in pairwise(variable):
+        if start < stop:  # cannot happen for a scanned message; refuse rather than guess
+            return None
+    constants = []
+    offset = 0
+    for start, stop in variable:
+        if start > offset:
+            constants.append((offset, start))
+        offset = max(offset, stop)
+    if offset < len(msg):
+        constants.append((offset, len(msg)))
+    return MicrLayout(msg, micr, spans, constants, lookup, answers)
+
+
+def status_failed(answers: Answers, msg: bytes, session_avp: bytes, status: str) -> bytes:
+    """The answer when the status source returned no known word (or raised)."""
+    log.error("equipment status source answered %r", status)
+    return answers.mica_error(msg, session_avp, A.UNABLE_TO_COMPLY, "status lookup failed", b"")
