@@ -136,7 +136,10 @@ class RealtimeChecks:
         if len(imei) == 15 and imei.isdigit() and imei.isascii():
             word = self._stored_status(int(imei))
             if word is not None:
-                self._record(imei, self._s13_operator(origin_realm, imsi), imsi)
+                operator = self._s13_operators.get((origin_realm, imsi[:6] if imsi else None))
+                if operator is None:
+                    operator = self._s13_operator(origin_realm, imsi)
+                self._record(imei, operator, imsi)
                 return word
         answer = self.index.check(imei)
         if answer.imei is not None:
