@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a pack
 
 import s13_load
 from echo_server import serve_in_process as serve_echo
-from s13_load import Result, drive
+from s13_load import Result, cpu_seconds, drive
 
 BASE = 350_000_000_000_000  # synthetic IMEIs "35" + 13 digits, as s13_load asks: BASE + n
 
@@ -198,18 +198,22 @@ def start_server(target: Callable[..., None], args: tuple[object, ...]) -> tuple
     return process, receiver.recv()
 
 
-def measure_s13(name: str, port: int, opts: argparse.Namespace) -> Result:
+def measure_s13(name: str, port: int, opts: argparse.Namespace, pids: list[int]) -> Result:
     asyncio.run(drive(port, opts.connections, opts.window, opts.warmup, opts.seconds))
+    cpu = cpu_seconds(pids)
     started = time.perf_counter()
     run = asyncio.run(drive(port, opts.connections, opts.window, opts.requests, opts.seconds))
     elapsed = time.perf_counter() - started
-    return _result(name, run.answered, elapsed, run.latencies or [0.0])
+    cpu = cpu_seconds(pids) - cpu
+    return _result(name, run.answered, elapsed, run.latencies or [0.0], cpu)
 
 
-def _result(name: str, answered: int, elapsed: float, latencies: list[float]) -> Result:
+def _result(
+    name: str, answered: int, elapsed: float, latencies: list[float], cpu: float = 0.0
+) -> Result:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return Result(name, answered, elapsed, statistics.median(ordered) * 1e3, p99 * 1e3)
+    return Result(name, answered, elapsed, statistics.median(ordered) * 1e3, p99 * 1e3, cpu)
 
 
 # ---- HTTP load: raw keep-alive HTTP/1.1 (an HTTP client library would be the bottleneck) ----
@@ -335,13 +339,15 @@ def main() -> None:
         extra = []
         try:
             if name == "echo":
-                rows.append(measure_s13(name, int(started), opts))  # type: ignore[call-overload]
+                pids = [process.pid]  # type: ignore[attr-defined]
+                rows.append(measure_s13(name, int(started), opts, pids))  # type: ignore[call-overload]
             elif name == "S13":
                 port, facts = started  # type: ignore[misc]
                 for _ in range(opts.s13_workers - 1):  # more processes on the same port
                     extra.append(start_server(serve_s13_index, (opts.imeis, port))[0])
                 label = "S13" if opts.s13_workers == 1 else f"S13 x{opts.s13_workers}"
-                rows.append(measure_s13(label, port, opts))
+                pids = [p.pid for p in (process, *extra)]  # type: ignore[attr-defined]
+                rows.append(measure_s13(label, port, opts, pids))
             else:
                 port, _ = started  # type: ignore[misc]
                 result, statuses = measure_http(port, opts)
@@ -366,15 +372,23 @@ def print_table(
         f"status index: {opts.imeis:,} IMEIs, built in {facts['build_s']:.1f} s,"
         f" table {facts['table_mb']:.0f} MiB, RSS +{facts['rss_mb']:.0f} MiB"
     )
-    print(f"{'interface':<10}{'answers':>10}{'seconds':>9}{'per s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(
+        f"{'interface':<10}{'answers':>10}{'seconds':>9}{'per s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'server busy':>13}{'CPU us/answer':>15}"
+    )
     for r in rows:
+        cpu = f"{r.server_busy:>13.0%}{r.cpu_us:>15.2f}" if r.server_cpu else ""
         print(
             f"{r.name:<10}{r.answered:>10}{r.seconds:>9.2f}{r.throughput:>10.0f}"
-            f"{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+            f"{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{cpu}"
         )
     s13, echo = rows[0], rows[1]
     ratio = s13.throughput / echo.throughput if echo.throughput else 0.0
-    print(f"S13/echo throughput ratio: {ratio:.2f}; N5g-eir HTTP statuses: {statuses}")
+    cost = echo.cpu_us / s13.cpu_us if s13.cpu_us else 0.0
+    print(
+        f"S13/echo throughput ratio: {ratio:.2f} (server CPU per answer, echo/S13: {cost:.2f});"
+        f" N5g-eir HTTP statuses: {statuses}"
+    )
     print("goals: S13 >= 20000/s, p99 <= 10 ms, S13/echo >= 0.5, N5g-eir >= 5000/s, RSS <= 1 GiB")
 
 

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import random
 import statistics
 import struct
@@ -183,10 +184,31 @@ class Result:
     seconds: float
     p50_ms: float
     p99_ms: float
+    server_cpu: float = 0.0  # CPU seconds the server process(es) used during the run
 
     @property
     def throughput(self) -> float:
         return self.answered / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU microseconds per answer: what the run cost the server, whoever was slower."""
+        return self.server_cpu / self.answered * 1e6 if self.answered else 0.0
+
+    @property
+    def server_busy(self) -> float:
+        """Share of the run the server was on a CPU; well below 1: the client was the limit."""
+        return self.server_cpu / self.seconds if self.seconds else 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def drive(port: int, connections: int, window: int, total: int, seconds: float) -> Run:
