@@ -222,15 +222,17 @@ class Connection:
             if size - pos < length:
                 needed = length
                 break
-            msg = buf[pos : pos + length]
             layout = layouts.get(key) if key is not None else None
-            answer = layout.answer(msg) if layout is not None else None
-            if answer is None:
-                answer, close, layout = handler.dispatch(msg, self.host_ip)
-                if layout is not None and key is not None:
-                    if len(layouts) >= MAX_LAYOUTS:
-                        layouts.clear()
-                    layouts[key] = layout
+            if layout is not None:
+                stop = layout.answer_run(buf, pos, out)
+                if stop > pos:
+                    pos = stop
+                    continue
+            answer, close, layout = handler.dispatch(buf[pos : pos + length], self.host_ip)
+            if layout is not None and key is not None:
+                if len(layouts) >= MAX_LAYOUTS:
+                    layouts.clear()
+                layouts[key] = layout
             pos += length
             if answer is not None:
                 out.append(answer)

@@ -56,6 +56,7 @@ class MicrLayout:
         "cut_values",
         "has_imsi",
         "has_version",
+        "length",
         "lookup",
         "parts",
         "realm",
@@ -75,6 +76,7 @@ class MicrLayout:
         assert len(constants) >= 2
         self.cut_constants = itemgetter(*(slice(start, stop) for start, stop in constants))
         self.constants = self.cut_constants(msg)
+        self.length = len(msg)
         session_start = spans.session[0] - 8  # the AVP header precedes the value
         session_avp = session_start, session_start + len(micr.session_avp)
         self.cut_values = itemgetter(
@@ -93,30 +95,54 @@ class MicrLayout:
         self.answers = answers
 
     def answer(self, msg: bytes) -> bytes | None:
-        """The answer to the complete message `msg`, or None if it is not of this layout.
+        """The answer to the complete message `msg`, or None if it is not of this layout."""
+        out: list[bytes] = []
+        self.answer_run(msg, 0, out)
+        return out[0] if out else None
 
-        None is only ever returned before the status lookup, so a fallback to the full scan
-        never records a check twice.
+    def answer_run(self, buf: bytes, pos: int, out: list[bytes]) -> int:
+        """Answer the messages of this layout that follow one another from `buf[pos:]`.
+
+        Appends their answers to `out` and returns where the run stopped: at the end of the
+        bytes, a partial message, or a message that is not of this layout (which the caller
+        scans in full). A run, not one message per call, because a peer sends the same shape
+        back to back and the attribute loads below would otherwise be paid per message.
+        A message is only ever declined before its status lookup, so a fallback to the full
+        scan never records a check twice.
         """
-        if self.cut_constants(msg) != self.constants:
-            return None
-        ids, session_avp, session, imei_bytes, version_bytes, imsi_bytes = self.cut_values(msg)
-        try:
-            session.decode()
-            imei = imei_bytes.decode()
-            version = version_bytes.decode() if self.has_version else None
-            imsi = imsi_bytes.decode() if self.has_imsi else None
-        except UnicodeDecodeError:
-            return None
-        try:
-            status = self.lookup(imei, version, imsi, self.realm)
-        except Exception:
-            log.exception("equipment status lookup failed")
-            status = ""
-        parts = self.parts.get(status)
-        if parts is None:
-            return status_failed(self.answers, msg, session_avp, status)
-        return b"".join((parts[0], ids, session_avp, parts[1]))
+        length, constants, cut_constants, cut_values = (
+            self.length,
+            self.constants,
+            self.cut_constants,
+            self.cut_values,
+        )
+        lookup, realm, parts_of = self.lookup, self.realm, self.parts.get
+        has_version, has_imsi = self.has_version, self.has_imsi
+        size = len(buf)
+        while size - pos >= length:
+            msg = buf[pos : pos + length]
+            if cut_constants(msg) != constants:
+                break
+            ids, session_avp, session, imei_bytes, version_bytes, imsi_bytes = cut_values(msg)
+            try:
+                session.decode()
+                imei = imei_bytes.decode()
+                version = version_bytes.decode() if has_version else None
+                imsi = imsi_bytes.decode() if has_imsi else None
+            except UnicodeDecodeError:
+                break
+            try:
+                status = lookup(imei, version, imsi, realm)
+            except Exception:
+                log.exception("equipment status lookup failed")
+                status = ""
+            parts = parts_of(status)
+            if parts is None:
+                out.append(status_failed(self.answers, msg, session_avp, status))
+            else:
+                out.append(b"".join((parts[0], ids, session_avp, parts[1])))
+            pos += length
+        return pos
 
 
 def learn(
