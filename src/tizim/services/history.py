@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from tizim.domain.reasons import Reason, split_reasons
+from tizim.services.facts import FactKind
 from tizim.storage.schema import imei_facts, status_changes
+from tizim.storage.tables_orgs import registrations
 
 
 @dataclass(frozen=True)
@@ -56,4 +58,16 @@ def imei_history(conn: Connection, imei: str) -> ImeiHistory:
             .order_by(imei_facts.c.recorded_at, imei_facts.c.id)
         )
     ]
+    # A trusted registration's fact is its registration row (bulk loads write it once).
+    facts += [
+        RecordedFact(
+            r.registered_on or r.recorded_at,
+            r.recorded_at,
+            FactKind.TRUSTED_REGISTRATION.value,
+            r.organisation,
+            r.document,
+        )
+        for r in conn.execute(select(registrations).where(registrations.c.imei == imei))
+    ]
+    facts.sort(key=lambda fact: fact.recorded_at)  # stable: facts' own order kept on ties
     return ImeiHistory(imei, changes, facts)

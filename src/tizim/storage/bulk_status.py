@@ -11,7 +11,7 @@ those with `refresh_statuses`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     and_,
     cast,
+    exists,
     false,
     func,
     insert,
@@ -33,8 +34,10 @@ from sqlalchemy import (
     not_,
     null,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from tizim.domain.reasons import Reason
@@ -53,6 +56,7 @@ FLAG_COLUMNS = (
     "clone_suspected",
 )
 TIME_COLUMNS = ("first_seen_at", "last_seen_at", "retired_at")
+COUNT_ROWS = {"preserve_rowcount": True}  # SQLAlchemy forgets an INSERT's rowcount otherwise
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def upsert_imeis_with_status(
     conn: Connection,
     rows: Select[tuple[object, ...]],
     *,
-    on_existing: Mapping[str, ColumnElement[Any]],
+    update_existing: Sequence[str],
     existing_into: Table,
     now: datetime,
     rules: Rules,
@@ -84,12 +88,54 @@ def upsert_imeis_with_status(
 
     `rows` selects `imei` and any fact columns of `imeis` (`trusted_source`, `first_seen_at`…)
     plus `device_id`; absent fact columns mean "no such fact". An IMEI already in `imeis`
-    (before, or inserted meanwhile by a concurrent transaction) gets `on_existing` (values
-    over `excluded`) and its id is written to `existing_into` (a table with an `imei` column):
-    the caller then calls `refresh_statuses` for those. Rows are inserted in IMEI order, so
-    the b-tree indexes on `imei` are filled page after page instead of at random.
+    gets the `update_existing` columns of its row and its id is written to `existing_into` (a
+    table with an `imei` column): the caller then calls `refresh_statuses` for those. Rows are
+    inserted in IMEI order, so the b-tree indexes on `imei` are filled page after page.
+
+    The known IMEIs are found first, so the new ones go in by a plain INSERT: `ON CONFLICT`
+    nearly doubles the cost of each row (a speculative insertion, confirmed by a WAL record of
+    its own). Should a concurrent transaction insert one of the IMEIs meanwhile, the INSERT
+    fails on the primary key, is rolled back to its savepoint, and the rows go again through
+    `INSERT … ON CONFLICT`, which sorts out the late arrivals.
     """
     given = rows.subquery("given")
+    existing = conn.execute(
+        insert(existing_into).from_select(
+            ["imei"], select(given.c.imei).where(exists().where(imeis.c.imei == given.c.imei))
+        ),
+        execution_options=COUNT_ROWS,
+    ).rowcount
+    if existing:
+        conn.execute(
+            update(imeis)
+            .where(imeis.c.imei == given.c.imei)
+            .values({name: given.c[name] for name in update_existing})
+        )
+    new_rows = select(given).where(~exists().where(existing_into.c.imei == given.c.imei))
+    try:
+        with conn.begin_nested():
+            return UpsertCounts(
+                _insert_new(conn, new_rows, now=now, rules=rules, source=source), existing
+            )
+    except IntegrityError:
+        pass  # an IMEI inserted by a concurrent transaction: see the docstring
+    late = _upsert(
+        conn,
+        new_rows,
+        update_existing=update_existing,
+        existing_into=existing_into,
+        now=now,
+        rules=rules,
+        source=source,
+    )
+    return UpsertCounts(late.list_changes, existing + late.existing)
+
+
+def _with_status(
+    rows: Select[tuple[object, ...]], now: datetime, rules: Rules
+) -> tuple[list[str], Select[tuple[object, ...]]]:
+    """The columns of `imeis` to insert, and the rows with their status, in IMEI order."""
+    given = rows.subquery("given_rows")
     facts_columns = (*FLAG_COLUMNS, *TIME_COLUMNS, "invalid_reason")
     facts = select(
         given.c.imei,
@@ -97,33 +143,30 @@ def upsert_imeis_with_status(
         *(given.c[name] if name in given.c else _no_fact(name) for name in facts_columns),
     ).subquery("facts")
     status = status_sql(facts, now, rules, "postgresql")  # type: ignore[arg-type]
-    moment = literal(now, UtcDateTime)
-    upsert = pg_insert(imeis).from_select(
-        ["imei", "device_id", *facts_columns, "list", "reasons", "grace_deadline", "list_since"],
-        select(
-            facts.c.imei,
-            facts.c.device_id,
-            *(facts.c[name] for name in facts_columns),
-            status.list,
-            status.reasons,
-            status.grace_deadline,
-            moment,
-        ).order_by(facts.c.imei.collate("C")),
-    )
-    upserted = (
-        upsert.on_conflict_do_update(index_elements=["imei"], set_=dict(on_existing))
-        .returning(
-            imeis.c.imei,
-            imeis.c.list,
-            imeis.c.reasons,
-            literal_column("imeis.xmax = 0", Boolean).label("inserted"),
-        )
-        .cte("upserted")
-    )
+    columns = ["imei", "device_id", *facts_columns, "list", "reasons", "grace_deadline"]
+    return [*columns, "list_since"], select(
+        facts.c.imei,
+        facts.c.device_id,
+        *(facts.c[name] for name in facts_columns),
+        status.list,
+        status.reasons,
+        status.grace_deadline,
+        literal(now, UtcDateTime),
+    ).order_by(facts.c.imei.collate("C"))
+
+
+def _history(upserted: Any, now: datetime, source: str) -> Any:
+    """The history rows (from `unknown`) of newly inserted IMEIs, as a CTE of their ids.
+
+    An IMEI that a load leaves unknown and unseen has not changed list: no row for it.
+    """
     untouched = and_(
         upserted.c.list == ListName.UNKNOWN.value, upserted.c.reasons == Reason.NOT_SEEN.value
     )
-    recorded = (
+    changed = not_(untouched)
+    if "inserted" in upserted.c:
+        changed = and_(upserted.c.inserted, changed)
+    return (
         insert(status_changes)
         .from_select(
             ["imei", "from_list", "to_list", "reasons", "source", "detail", "changed_at"],
@@ -134,12 +177,57 @@ def upsert_imeis_with_status(
                 upserted.c.reasons,
                 literal(source, String),
                 null(),
-                moment,
-            ).where(upserted.c.inserted, not_(untouched)),
+                literal(now, UtcDateTime),
+            ).where(changed),
         )
         .returning(status_changes.c.id)
         .cte("recorded")
     )
+
+
+def _insert_new(
+    conn: Connection, rows: Select[tuple[object, ...]], *, now: datetime, rules: Rules, source: str
+) -> int:
+    """Plain INSERT of IMEIs believed new, with their history; returns the history rows."""
+    columns, values = _with_status(rows, now, rules)
+    inserted = (
+        insert(imeis)
+        .from_select(columns, values)
+        .returning(imeis.c.imei, imeis.c.list, imeis.c.reasons)
+        .cte("inserted")
+    )
+    recorded = _history(inserted, now, source)
+    return int(conn.execute(select(func.count()).select_from(recorded)).scalar_one())
+
+
+def _upsert(
+    conn: Connection,
+    rows: Select[tuple[object, ...]],
+    *,
+    update_existing: Sequence[str],
+    existing_into: Table,
+    now: datetime,
+    rules: Rules,
+    source: str,
+) -> UpsertCounts:
+    """`INSERT … ON CONFLICT DO UPDATE`: safe whatever other transactions insert meanwhile."""
+    columns, values = _with_status(rows, now, rules)
+    excluded = pg_insert(imeis).excluded
+    upserted = (
+        pg_insert(imeis)
+        .from_select(columns, values)
+        .on_conflict_do_update(
+            index_elements=["imei"], set_={name: excluded[name] for name in update_existing}
+        )
+        .returning(
+            imeis.c.imei,
+            imeis.c.list,
+            imeis.c.reasons,
+            literal_column("imeis.xmax = 0", Boolean).label("inserted"),
+        )
+        .cte("upserted")
+    )
+    recorded = _history(upserted, now, source)
     kept = (
         insert(existing_into)
         .from_select(["imei"], select(upserted.c.imei).where(not_(upserted.c.inserted)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
-    ForeignKey,
     Index,
     MetaData,
     SmallInteger,
@@ -54,7 +53,8 @@ imeis = Table(
     "imeis",
     metadata,
     Column("imei", String(15), primary_key=True),
-    Column("device_id", BigId, ForeignKey("devices.id"), nullable=True),
+    # A devices.id, not declared as a foreign key: see migration 0006 (bulk registration speed).
+    Column("device_id", BigId, nullable=True),
     # The fact summary: what list_status() reads. Kept in step with imei_facts by the services.
     Column("invalid_reason", String(32)),
     Column("first_seen_at", UtcDateTime),

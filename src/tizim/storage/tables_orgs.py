@@ -44,7 +44,6 @@ registrations = Table(
     Column("registered_on", UtcDateTime),
     Column("upload_id", BigId),
     Column("recorded_at", UtcDateTime, nullable=False),
-    Index("ix_registrations_organisation_device_ref", "organisation", "device_ref"),
 )
 
 # An IMEI another organisation already registered: kept for registry staff, not overwritten.
