@@ -111,10 +111,17 @@ def file_sha256(path: Path) -> str:
 
 
 @contextmanager
-def _text_stream(path: Path) -> Iterator[IO[str]]:
+def binary_stream(path: Path) -> Iterator[IO[bytes]]:
+    """The file's bytes, decompressed if it is gzip (recognised by its magic number)."""
     with path.open("rb") as probe:
         compressed = probe.read(2) == GZIP_MAGIC
     with gzip.open(path, "rb") if compressed else path.open("rb") as binary:
+        yield binary
+
+
+@contextmanager
+def _text_stream(path: Path) -> Iterator[IO[str]]:
+    with binary_stream(path) as binary:
         yield io.TextIOWrapper(binary, encoding="utf-8-sig", newline="", errors="strict")
 
 
@@ -150,13 +157,23 @@ def csv_rows(
 
 
 def _rows(reader: csv.Reader, header: list[str]) -> Iterator[tuple[int, dict[str, str]]]:  # type: ignore[name-defined]
-    width = len(header)
     for fields in reader:
-        if not fields or (len(fields) == 1 and not fields[0].strip()):
-            continue  # blank lines are not rows
-        row = dict(zip(header, (value.strip() for value in fields), strict=False))
-        if len(fields) < width:
-            row.update({name: "" for name in header[len(fields) :]})
-        elif len(fields) > width:
-            row[None] = ",".join(fields[width:])  # type: ignore[index]
-        yield reader.line_num, row
+        row = row_of_fields(header, fields)
+        if row is not None:
+            yield reader.line_num, row
+
+
+def row_of_fields(header: list[str], fields: list[str]) -> dict[str, str] | None:
+    """One CSV record as a row: values stripped, missing ones "", extras under the key None.
+
+    None for a blank line, which is not a row.
+    """
+    if not fields or (len(fields) == 1 and not fields[0].strip()):
+        return None
+    width = len(header)
+    row = dict(zip(header, (value.strip() for value in fields), strict=False))
+    if len(fields) < width:
+        row.update({name: "" for name in header[len(fields) :]})
+    elif len(fields) > width:
+        row[None] = ",".join(fields[width:])  # type: ignore[index]
+    return row

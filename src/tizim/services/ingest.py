@@ -1,8 +1,10 @@
 """Ingesting an operator's observation file: one transaction, streamed, idempotent.
 
 1. The file is identified by its SHA-256: the same file accepted before is not loaded again.
-2. Rows are read one by one (flat memory), checked (`observations.py`) and streamed into a
-   temporary staging table (COPY on PostgreSQL, batches on SQLite); bad rows go to the report.
+2. On PostgreSQL the file's own bytes go to a temporary table by COPY once Python has proven
+   their shape, a chunk at a time (`ingest_postgres_copy.py`); lines it cannot prove are read
+   one by one (`observations.py`) and bad ones go to the report. A file that needs it (a bad
+   time, quoting) is read row by row instead, as always on SQLite: streamed, flat memory.
 3. Above the bad-row threshold the file is refused whole: the staging is thrown away and only
    the refusal is recorded. Otherwise the staging is merged set-based into `imeis` and
    `sightings`, clones are looked for among the IMEIs with new sightings, and the lists of the
@@ -13,17 +15,21 @@ Everything happens in the caller's transaction: killed half-way, nothing remains
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, NestedTransaction, select
 
 from tizim.domain.rules import Rules
 from tizim.services.clones import CloneRules, detect_clones
 from tizim.services.csv_input import FileRefused, RowError, UploadReport, csv_rows, file_sha256
+from tizim.services.imei_screen import ImeiScreen
 from tizim.services.ingest_postgres import PostgresObservationStage
+from tizim.services.ingest_postgres_copy import FastPathDeclined, FileScreen
 from tizim.services.ingest_sqlite import SqliteObservationStage
 from tizim.services.observations import (
     OPTIONAL_COLUMNS,
@@ -35,6 +41,8 @@ from tizim.services.uploads import previous_acceptance, record_upload
 from tizim.storage.queries import tac_database_loaded
 from tizim.storage.refresh import refresh_statuses
 from tizim.storage.schema import tacs
+
+log = logging.getLogger(__name__)
 
 OBSERVATIONS_KIND = "operator_observations"
 PROGRESS_EVERY_ROWS = 20_000
@@ -48,7 +56,14 @@ class ObservationStage(Protocol):
     def write(self, row: Observation) -> None: ...
     def close_writer(self) -> None: ...
     def merge(
-        self, *, operator: str, now: datetime, rules: Rules, judge: Callable[[str], str | None]
+        self,
+        *,
+        operator: str,
+        now: datetime,
+        rules: Rules,
+        judge: Callable[[str], str | None],
+        screen: ImeiScreen | None = None,
+        clone_imsi_threshold: int = 0,
     ) -> dict[str, int]: ...
     def changed_imeis(self) -> Any: ...
     def resighted_imeis(self) -> Any: ...
@@ -98,45 +113,122 @@ def _load(
     progress: Progress | None,
 ) -> None:
     postgres = conn.dialect.name == "postgresql"
+    known_tacs = _known_tacs(conn)
     # PostgreSQL judges each new IMEI once after staging (a file repeats IMEIs, and most are
     # already known); SQLite, at its small scale, judges each row as it is read.
     reader = ObservationReader(
-        now=now, rules=rules, known_tacs=_known_tacs(conn), defer_authenticity=postgres
+        now=now, rules=rules, known_tacs=known_tacs, defer_authenticity=postgres
     )
-    stage: ObservationStage = (
+    finish = functools.partial(
+        _merge_or_refuse,
+        conn,
+        report=report,
+        bad_row_threshold=bad_row_threshold,
+        merge_options={
+            "operator": operator,
+            "now": now,
+            "rules": rules,
+            "judge": reader.authenticity,
+            "screen": ImeiScreen(rules.reserved_tac_prefixes, known_tacs),
+            "clone_imsi_threshold": clone_rules.imsi_threshold,
+        },
+        clone_rules=clone_rules,
+    )
+    if postgres:
+        try:
+            stage, savepoint = _stage_by_copy(conn, path, reader, report, progress)
+        except FastPathDeclined as why:
+            log.info("observation file takes the row path: %s", why)
+            report.rows_total = report.errors_total = 0
+            report.errors.clear()
+        else:
+            finish(stage, savepoint)
+            return
+    row_stage: ObservationStage = (
         PostgresObservationStage(conn) if postgres else SqliteObservationStage(conn)
     )
     # On PostgreSQL a refusal half-way through a COPY aborts the statement: a savepoint undoes
     # it without losing the caller's transaction (where the refusal itself is then recorded).
     # SQLite has nothing to undo but its temporary tables (pysqlite's savepoints are unreliable).
-    savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
+    savepoint = conn.begin_nested() if postgres else None
     try:
+        row_stage.open()
+        _stream_rows(path, reader, row_stage, report, progress)
+    except FileRefused as refusal:
+        _refused(report, refusal, row_stage, savepoint)
+        return
+    finish(row_stage, savepoint)
+
+
+def _stage_by_copy(
+    conn: Connection,
+    path: Path,
+    reader: ObservationReader,
+    report: UploadReport,
+    progress: Progress | None,
+) -> tuple[ObservationStage, NestedTransaction]:
+    """The file staged by COPY of its own bytes, or FastPathDeclined with nothing left behind."""
+    savepoint = conn.begin_nested()
+    screen = FileScreen(path, reader, report, progress)
+    stage = None
+    try:
+        stage = screen.open(conn)
         stage.open()
-        _stream_rows(path, reader, stage, report, progress)
+        screen.stream()
+        stage.settle_moments(reader)
+    except FastPathDeclined:
+        if stage is not None:
+            stage.abandon()
+        savepoint.rollback()
+        raise
+    return stage, savepoint
+
+
+def _merge_or_refuse(
+    conn: Connection,
+    stage: ObservationStage,
+    savepoint: NestedTransaction | None,
+    *,
+    report: UploadReport,
+    bad_row_threshold: float,
+    merge_options: dict[str, Any],
+    clone_rules: CloneRules,
+) -> None:
+    """Merge what is staged, unless the file has too many bad rows; then nothing remains."""
+    now, rules, operator = merge_options["now"], merge_options["rules"], merge_options["operator"]
+    try:
         report.rows_accepted = report.rows_total - report.errors_total
         report.refuse_if_too_bad(bad_row_threshold)
-        report.counts = stage.merge(
-            operator=operator, now=now, rules=rules, judge=reader.authenticity
-        )
-        report.counts["clones_suspected"] = detect_clones(
-            conn, stage.resighted_imeis(), now=now, rules=rules, clone_rules=clone_rules
-        )
-        report.counts["list_changes"] = refresh_statuses(
-            conn, stage.changed_imeis(), now=now, rules=rules, source=f"observations:{operator}"
-        )
-        stage.drop()
-        if savepoint is not None:
-            savepoint.commit()
     except FileRefused as refusal:
-        stage.abandon()
-        if savepoint is not None:
-            savepoint.rollback()
-        else:
-            stage.drop()
-        report.refused = True
-        report.refusal = str(refusal)
-        report.rows_accepted = 0
-        report.counts = {}
+        _refused(report, refusal, stage, savepoint)
+        return
+    report.counts = stage.merge(**merge_options)
+    report.counts["clones_suspected"] = detect_clones(
+        conn, stage.resighted_imeis(), now=now, rules=rules, clone_rules=clone_rules
+    )
+    report.counts["list_changes"] = refresh_statuses(
+        conn, stage.changed_imeis(), now=now, rules=rules, source=f"observations:{operator}"
+    )
+    stage.drop()
+    if savepoint is not None:
+        savepoint.commit()
+
+
+def _refused(
+    report: UploadReport,
+    refusal: FileRefused,
+    stage: ObservationStage,
+    savepoint: NestedTransaction | None,
+) -> None:
+    stage.abandon()
+    if savepoint is not None:
+        savepoint.rollback()
+    else:
+        stage.drop()
+    report.refused = True
+    report.refusal = str(refusal)
+    report.rows_accepted = 0
+    report.counts = {}
 
 
 def _stream_rows(

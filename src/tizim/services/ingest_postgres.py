@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     DateTime,
     String,
     cast,
     column,
-    exists,
     false,
     func,
     insert,
@@ -38,6 +38,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tizim.domain.rules import Rules
 from tizim.domain.status import ListName
+from tizim.services.imei_screen import ImeiScreen
 from tizim.services.observations import Observation
 from tizim.storage.schema import imeis, status_changes
 from tizim.storage.status_sql import status_sql
@@ -45,6 +46,7 @@ from tizim.storage.types import UtcDateTime
 
 STAGING = "tizim_obs_staging"
 PER_IMEI = "tizim_obs_imeis"
+TRIPLETS = "tizim_obs_triplets"
 INVALID = "tizim_obs_invalid"
 CHANGED = "tizim_obs_changed"
 RESIGHTED = "tizim_obs_resighted"
@@ -115,25 +117,49 @@ class PostgresObservationStage:
         self._cursor.close()
         self.conn.execute(text(f"ANALYZE {STAGING}"))
 
-    def merge(self, *, operator: str, now: datetime, rules: Rules, judge: Judge) -> dict[str, int]:
-        """Fold the staged rows into `imeis` and `sightings`; returns counts for the report."""
+    def merge(
+        self,
+        *,
+        operator: str,
+        now: datetime,
+        rules: Rules,
+        judge: Judge,
+        screen: ImeiScreen | None = None,
+        clone_imsi_threshold: int = 0,
+    ) -> dict[str, int]:
+        """Fold the staged rows into `imeis` and `sightings`; returns counts for the report.
+
+        `screen` passes most new IMEIs in bulk (the rest, or all without it, go to `judge`);
+        `clone_imsi_threshold` narrows the clone candidates (see `resighted_imeis`).
+        """
         run = self.conn.execute
         # Grouping millions of staged rows in the default 4 MB spills to disk; this transaction
         # alone gets more (SET LOCAL ends with it).
         run(text(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'"))
-        run(text(f"CREATE TEMPORARY TABLE {CHANGED} (imei varchar(15) PRIMARY KEY)"))
-        run(text(f"CREATE TEMPORARY TABLE {RESIGHTED} (imei varchar(15) PRIMARY KEY)"))
+        run(text(f"CREATE TEMPORARY TABLE {CHANGED} (imei varchar(15))"))
+        run(text(f"CREATE TEMPORARY TABLE {RESIGHTED} (imei varchar(15))"))
+        # One row per triplet, then one per IMEI from those: the second grouping reads the
+        # (much smaller) first instead of the staged rows.
+        run(text(f"CREATE TEMPORARY TABLE {TRIPLETS} AS {self.triplets_query()}"))
+        run(text(f"ANALYZE {TRIPLETS}"))
         run(
             text(
                 f"CREATE TEMPORARY TABLE {PER_IMEI} AS SELECT imei,"
-                " max(invalid_reason) AS invalid_reason, min(seen_at) AS first_seen_at,"
-                f" max(seen_at) AS last_seen_at FROM {STAGING} GROUP BY imei"
+                " max(invalid_reason) AS invalid_reason, min(first_seen_at) AS first_seen_at,"
+                " max(last_seen_at) AS last_seen_at, count(DISTINCT imsi) AS imsis,"
+                f" NOT EXISTS (SELECT 1 FROM imeis i WHERE i.imei = t.imei) AS new"
+                f" FROM {TRIPLETS} t GROUP BY imei"
             )
         )
         run(text(f"ANALYZE {PER_IMEI}"))
-        self._judge_new_imeis(judge)
-        in_file = int(run(text(f"SELECT count(*) FROM {PER_IMEI}")).scalar_one())
+        self._judge_new_imeis(judge, screen)
+        in_file, expected_new = run(
+            text(f"SELECT count(*), count(*) FILTER (WHERE new) FROM {PER_IMEI}")
+        ).one()
         new = insert_new_imeis(self.conn, now=now, rules=rules, source=f"observations:{operator}")
+        # A concurrent load may have inserted some "new" IMEIs first: then every IMEI of the
+        # file gets the LEAST/GREATEST update below, not only those known beforehand.
+        lost_race = new != expected_new
         moved = run(
             text(
                 f"""
@@ -142,7 +168,7 @@ class PostgresObservationStage:
                         first_seen_at = LEAST(i.first_seen_at, o.first_seen_at),
                         last_seen_at = GREATEST(i.last_seen_at, o.last_seen_at)
                     FROM {PER_IMEI} AS o
-                    WHERE i.imei = o.imei
+                    WHERE i.imei = o.imei AND (NOT o.new OR :lost_race)
                       AND (i.first_seen_at IS NULL OR i.last_seen_at IS NULL
                            OR o.first_seen_at < i.first_seen_at
                            OR o.last_seen_at > i.last_seen_at)
@@ -150,7 +176,7 @@ class PostgresObservationStage:
                 )
                 INSERT INTO {CHANGED} SELECT imei FROM moved
                 """
-            )
+            ).bindparams(lost_race=lost_race)
         ).rowcount
         sighting_counts = run(
             text(
@@ -158,23 +184,30 @@ class PostgresObservationStage:
                 WITH upserted AS (
                     INSERT INTO sightings AS s (imei, operator, imsi, msisdn,
                                                 first_seen_at, last_seen_at, rat)
-                    SELECT imei, :operator, imsi, msisdn, min(seen_at), max(seen_at), max(rat)
-                    FROM {STAGING} GROUP BY imei, imsi, msisdn
+                    SELECT imei, :operator, imsi, msisdn, first_seen_at, last_seen_at, rat
+                    FROM {TRIPLETS} ORDER BY imei, imsi, msisdn
                     ON CONFLICT (imei, operator, imsi, msisdn) DO UPDATE SET
                         first_seen_at = LEAST(s.first_seen_at, EXCLUDED.first_seen_at),
                         last_seen_at = GREATEST(s.last_seen_at, EXCLUDED.last_seen_at),
                         rat = COALESCE(EXCLUDED.rat, s.rat)
                     WHERE EXCLUDED.first_seen_at < s.first_seen_at
                        OR EXCLUDED.last_seen_at > s.last_seen_at
-                    RETURNING s.imei, (xmax = 0) AS inserted
-                ), recorded AS (
-                    INSERT INTO {RESIGHTED} SELECT DISTINCT imei FROM upserted RETURNING imei
+                    RETURNING (xmax = 0) AS inserted
                 )
-                SELECT (SELECT count(*) FROM upserted WHERE inserted),
-                       (SELECT count(*) FROM upserted WHERE NOT inserted)
+                SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+                FROM upserted
                 """
             ).bindparams(operator=operator)
         ).one()
+        # Clone candidates: an IMEI the registry already knew may now show a second operator
+        # or one IMSI too many; a new one has only this file's sightings, so it can be a
+        # suspect only with more IMSIs here than the threshold allows.
+        run(
+            text(
+                f"INSERT INTO {RESIGHTED} SELECT imei FROM {PER_IMEI}"
+                " WHERE NOT new OR imsis > :threshold"
+            ).bindparams(threshold=clone_imsi_threshold)
+        )
         run(text(f"ANALYZE {CHANGED}"))
         run(text(f"ANALYZE {RESIGHTED}"))
         return {
@@ -185,28 +218,32 @@ class PostgresObservationStage:
             "sightings_extended": int(sighting_counts[1]),
         }
 
-    def _judge_new_imeis(self, judge: Judge) -> None:
-        """Give each IMEI the registry has never met its authenticity verdict, in Python.
+    def triplets_query(self) -> str:
+        """One row per IMEI-IMSI-MSISDN of the staged rows, with its first and last sighting."""
+        return (
+            "SELECT imei, imsi, msisdn, min(seen_at) AS first_seen_at,"
+            " max(seen_at) AS last_seen_at, max(rat) AS rat,"
+            f" max(invalid_reason) AS invalid_reason FROM {STAGING} GROUP BY imei, imsi, msisdn"
+        )
 
-        The verdicts stream out by COPY; the (rare) failures are spilled to a temporary file,
-        then copied back and set on the staged IMEIs: memory stays flat whatever the count.
+    def _judge_new_imeis(self, judge: Judge, screen: ImeiScreen) -> None:
+        """Give each IMEI the registry has never met its authenticity verdict.
+
+        The new IMEIs stream out by COPY through the numpy screen; the few it does not pass
+        are judged by the domain rule (`judge`), and the failures are spilled to a temporary
+        file, copied back and set on the staged IMEIs: memory stays flat whatever the count.
         """
         raw = self.conn.connection.driver_connection
         assert raw is not None
-        new_imeis = (
-            f"SELECT o.imei FROM {PER_IMEI} o WHERE o.invalid_reason IS NULL"
-            " AND NOT EXISTS (SELECT 1 FROM imeis i WHERE i.imei = o.imei)"
-        )
+        new_imeis = f"SELECT imei FROM {PER_IMEI} WHERE new AND invalid_reason IS NULL"
         with tempfile.TemporaryFile("w+b") as spill:
             with raw.cursor() as cursor, cursor.copy(f"COPY ({new_imeis}) TO STDOUT") as copy:
-                pending = b""
-                for block in copy:
-                    lines = (pending + bytes(block)).split(b"\n")
-                    pending = lines.pop()
-                    for line in lines:
-                        reason = judge(line.decode())
-                        if reason is not None:
-                            spill.write(line + b"\t" + reason.encode() + b"\n")
+                blocks = (bytes(block) for block in copy)
+                suspects = screen.failures(blocks) if screen else every_imei(blocks)
+                for imei in suspects:
+                    reason = judge(imei)
+                    if reason is not None:
+                        spill.write(f"{imei}\t{reason}\n".encode())
             if not spill.tell():
                 return
             spill.seek(0)
@@ -240,8 +277,18 @@ class PostgresObservationStage:
             self._copy_context = self._copy = None
 
     def drop(self) -> None:
-        for name in (STAGING, PER_IMEI, INVALID, CHANGED, RESIGHTED):
+        for name in (STAGING, TRIPLETS, PER_IMEI, INVALID, CHANGED, RESIGHTED):
             self.conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
+
+
+def every_imei(blocks: Iterable[bytes]) -> Iterator[str]:
+    """The IMEIs of COPY text output, one per line."""
+    pending = b""
+    for block in blocks:
+        lines = (pending + block).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            yield line.decode()
 
 
 def insert_new_imeis(conn: Connection, *, now: datetime, rules: Rules, source: str) -> int:
@@ -250,8 +297,10 @@ def insert_new_imeis(conn: Connection, *, now: datetime, rules: Rules, source: s
     Half the work of a first load is avoided this way: instead of inserting each new IMEI as
     `unknown` and rewriting the row in `refresh_statuses`, its status comes from the same
     `status_sql` expression (applied to its staged facts) and its history row is written as
-    refresh would write it (from `unknown`). A concurrent load that inserted the same IMEI
-    first wins (ON CONFLICT DO NOTHING); the update that follows then merges our sightings.
+    refresh would write it (from `unknown`). The IMEIs are those flagged `new` in the per-IMEI
+    staging, inserted in key order. A concurrent load that inserted the same IMEI first wins
+    (ON CONFLICT DO NOTHING); the merge then sees fewer inserts than expected and updates
+    every IMEI of the file with LEAST/GREATEST instead of only the known ones.
     """
     staged = table(
         PER_IMEI,
@@ -259,6 +308,7 @@ def insert_new_imeis(conn: Connection, *, now: datetime, rules: Rules, source: s
         column("invalid_reason", String),
         column("first_seen_at", UtcDateTime),
         column("last_seen_at", UtcDateTime),
+        column("new", Boolean),
     )
     fresh = (
         select(
@@ -269,7 +319,7 @@ def insert_new_imeis(conn: Connection, *, now: datetime, rules: Rules, source: s
             *(false().label(flag) for flag in _FLAGS),
             type_coerce(cast(null(), DateTime(timezone=True)), UtcDateTime).label("retired_at"),
         )
-        .where(~exists().where(imeis.c.imei == staged.c.imei))
+        .where(staged.c.new)
         .subquery("fresh")
     )
     status = status_sql(fresh, now, rules, "postgresql")  # type: ignore[arg-type]
@@ -296,7 +346,7 @@ def insert_new_imeis(conn: Connection, *, now: datetime, rules: Rules, source: s
                 status.reasons,
                 status.grace_deadline,
                 moment,
-            ),
+            ).order_by(fresh.c.imei),  # in index order: far fewer pages touched per insert
         )
         .on_conflict_do_nothing(index_elements=["imei"])
         .returning(imeis.c.imei, imeis.c.list, imeis.c.reasons)

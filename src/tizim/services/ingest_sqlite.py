@@ -71,9 +71,18 @@ class SqliteObservationStage:
         self._flush()
 
     def merge(
-        self, *, operator: str, now: datetime, rules: Rules, judge: Callable[[str], str | None]
+        self,
+        *,
+        operator: str,
+        now: datetime,
+        rules: Rules,
+        judge: Callable[[str], str | None],
+        screen: object = None,
+        clone_imsi_threshold: int = 0,
     ) -> dict[str, int]:
-        """`judge` is unused: rows were judged as they were read (see `_load`)."""
+        """`judge` and `screen` are unused: rows were judged as they were read (see `_load`);
+        every re-sighted IMEI is a clone candidate (`clone_imsi_threshold` is for PostgreSQL's
+        much larger files)."""
         run = self.conn.exec_driver_sql
         run(
             f"CREATE TEMPORARY TABLE {PER_IMEI} AS SELECT imei, max(invalid_reason)"

@@ -74,10 +74,10 @@ class ObservationReader:
         for column in REQUIRED_COLUMNS:
             if not row[column]:
                 return RowError(line, column, "MISSING_VALUE", f"{column} is empty")
-        seen_at = self._moment(row["seen_at"])
+        seen_at = self.moment(row["seen_at"])
         if seen_at is None:
             return RowError(line, "seen_at", "BAD_TIMESTAMP", "seen_at is not an ISO 8601 time")
-        if seen_at > self._latest_believable:
+        if not self.believable(seen_at):
             return RowError(line, "seen_at", "IN_FUTURE", "seen_at is after the time of import")
         raw = row["imei"]
         if self._defer and len(raw) == 15 and raw.isascii() and raw.isdigit():
@@ -101,7 +101,12 @@ class ObservationReader:
             return RowError(line, "rat", "BAD_RAT", "rat must be up to 8 letters or digits")
         return Observation(imei, invalid_reason, imsi, msisdn, seen_at, rat)
 
-    def _moment(self, text: str) -> datetime | None:
+    def believable(self, moment: datetime) -> bool:
+        """Whether a sighting time is not (much) after the time of import."""
+        return moment <= self._latest_believable
+
+    def moment(self, text: str) -> datetime | None:
+        """The time a `seen_at` value stands for, or None if it is not an ISO 8601 time."""
         try:
             return self._moments[text]
         except KeyError:
