@@ -1,11 +1,13 @@
 """Write-behind of real-time checks: every S13/N5g-eir/batch check is a network sighting.
 
 A check must answer in microseconds, so it only appends `(imei, operator, imsi, time)` to an
-in-memory deque (thread-safe, no lock). A background thread drains it every `flush_seconds`
-(default 1 s), folds repeated checks of the same IMEI-operator-IMSI into one first and
-one last time, and writes the batch in one transaction with the operator-file ingest's merge
-(`tizim.services.ingest`): `sightings` per IMEI-operator-IMSI (MSISDN "": S13 and N5g-eir do
-not carry it), `imeis` first/last sighting (new IMEIs judged for authenticity), then
+in-memory deque (thread-safe, no lock); an S13 check appends its Origin-Realm instead of the
+operator, which the drain resolves (`s13_operator`), so the answer path does not. A
+background thread drains the queues every `flush_seconds` (default 1 s), folds repeated
+checks of the same IMEI-operator-IMSI into one first and one last time, and writes the
+batch in one transaction with the operator-file ingest's merge (`tizim.services.ingest`):
+`sightings` per IMEI-operator-IMSI (MSISDN "": S13 and N5g-eir do not carry it), `imeis`
+first/last sighting (new IMEIs judged for authenticity), then
 `refresh_statuses` for the IMEIs whose sightings moved: a first check starts the grace
 period, a check of a retired IMEI blocks it — the same rules as every other sighting.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, func, select
@@ -61,6 +63,9 @@ class CheckRecorder:
         self.flush_seconds = flush_seconds
         self._seconds = clock_seconds(self.clock)
         self._queue: deque[tuple[str, str, str, float]] = deque()
+        self._s13_queue: deque[tuple[str, str | None, str, float]] = deque()
+        # (origin realm, IMSI or "") -> operator code; RealtimeChecks sets its directory's
+        self.s13_operator: Callable[[str | None, str], str] = _s13_realm
         self._pending: dict[Key, list[float]] = {}  # drained, not yet written
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -72,6 +77,10 @@ class CheckRecorder:
     def record(self, imei: str, operator: str, imsi: str | None) -> None:
         """Queue one sighting of a 15-digit IMEI, timed now. Cheap: one deque append."""
         self._queue.append((imei, operator, imsi or "", self._seconds()))
+
+    def record_s13(self, imei: str, origin_realm: str | None, imsi: str | None) -> None:
+        """`record` for S13: the operator is resolved from realm and IMSI when draining."""
+        self._s13_queue.append((imei, origin_realm, imsi or "", self._seconds()))
 
     def start(self) -> CheckRecorder:
         self._thread = threading.Thread(target=self._run, name="check-recorder", daemon=True)
@@ -94,7 +103,7 @@ class CheckRecorder:
 
     @property
     def queued(self) -> int:
-        return len(self._queue) + len(self._pending)
+        return len(self._queue) + len(self._s13_queue) + len(self._pending)
 
     def flush(self) -> int:
         """Write everything queued so far; returns how many sighting rows were written."""
@@ -120,10 +129,16 @@ class CheckRecorder:
         return self._tac_set
 
     def _drain(self) -> None:
-        queue, pending = self._queue, self._pending
-        popleft = queue.popleft
+        pending = self._pending
+        popleft = self._s13_queue.popleft
+        resolve = self.s13_operator
+        for _ in range(len(self._s13_queue)):
+            imei, realm, imsi, seen = popleft()
+            self._queue.append((imei, resolve(realm, imsi), imsi, seen))
+        queue = self._queue
+        popleft_checked = queue.popleft
         for _ in range(len(queue)):
-            imei, operator, imsi, seen = popleft()
+            imei, operator, imsi, seen = popleft_checked()
             times = pending.get((imei, operator, imsi))
             if times is None:
                 pending[(imei, operator, imsi)] = [seen, seen]
@@ -171,6 +186,11 @@ def write_sightings(
         )
         stage.drop()
     return changed
+
+
+def _s13_realm(origin_realm: str | None, imsi: str) -> str:
+    """The operator of an S13 check when no directory is set: its realm."""
+    return f"s13:{origin_realm or 'unknown'}"
 
 
 def _utc(seconds: float) -> datetime:

@@ -89,6 +89,9 @@ class RealtimeChecks:
         self._s13_operators: dict[tuple[str | None, str | None], str] = {}
         self._stored_status = index.stored_status
         self._record = recorder.record if recorder is not None else _ignore
+        self._record_s13 = recorder.record_s13 if recorder is not None else _ignore
+        if recorder is not None:  # the drain, not the answer, finds an S13 check's operator
+            recorder.s13_operator = self._s13_operator
 
     @classmethod
     def start(
@@ -136,18 +139,16 @@ class RealtimeChecks:
         if len(imei) == 15 and imei.isdigit() and imei.isascii():
             word = self._stored_status(int(imei))
             if word is not None:
-                operator = self._s13_operators.get((origin_realm, imsi[:6] if imsi else None))
-                if operator is None:
-                    operator = self._s13_operator(origin_realm, imsi)
-                self._record(imei, operator, imsi)
+                self._record_s13(imei, origin_realm, imsi)
                 return word
         answer = self.index.check(imei)
         if answer.imei is not None:
-            self._record(answer.imei, self._s13_operator(origin_realm, imsi), imsi)
+            self._record_s13(answer.imei, origin_realm, imsi)
         return answer.list.value
 
     def _s13_operator(self, origin_realm: str | None, imsi: str | None) -> str:
-        """`OperatorDirectory.for_s13`, memoised by realm and IMSI prefix (it runs per check)."""
+        """`OperatorDirectory.for_s13`, memoised by realm and IMSI prefix (run per check by
+        the recorder's drain thread)."""
         key = (origin_realm, imsi[:6] if imsi else None)
         operator = self._s13_operators.get(key)
         if operator is None:
@@ -167,5 +168,5 @@ class RealtimeChecks:
         return self.operators.for_imsi(imsi) or N5G_CHANNEL
 
 
-def _ignore(imei: str, operator: str, imsi: str | None) -> None:
+def _ignore(imei: str, operator: str | None, imsi: str | None) -> None:
     """The recorder of an index used without one (benchmarks of the answer alone)."""

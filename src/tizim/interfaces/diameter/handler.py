@@ -62,8 +62,8 @@ class Handler:
             and application == 16777252
             and not len(msg) & 3
         ):
-            answer, layout = self._micr(msg)
-            return answer, False, layout
+            micr_answer, layout = self._micr(msg)
+            return micr_answer, False, layout
         answer, close = self._other(msg, flags_command, application, host_ip)
         return answer, close, None
 
@@ -106,18 +106,18 @@ class Handler:
             return answer, None
         layout = learn(msg, request, spans, self.lookup, answers)
         if layout is not None:
-            answer = layout.answer(msg)
-            if answer is not None:  # always, since the scan decoded the same values
-                return answer, layout
+            learned = layout.answer(msg)
+            if learned is not None:  # always, since the scan decoded the same values
+                return learned, layout
         try:
             status = self.lookup(*request[1:])
         except Exception:
             log.exception("equipment status lookup failed")
             status = ""
-        answer = answers.mica(msg, request.session_avp, status)
-        if answer is None:
+        mica = answers.mica(msg, request.session_avp, status)
+        if mica is None:
             return status_failed(answers, msg, request.session_avp, status), layout
-        return answer, layout
+        return mica, layout
 
     def _base(self, msg: bytes, command: int, host_ip: str) -> tuple[bytes | None, bool]:
         try:
