@@ -34,6 +34,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from tizim.domain.rules import Rules
@@ -53,6 +54,7 @@ RESIGHTED = "tizim_obs_resighted"
 _FLUSH_ROWS = 8192
 NULL = "\\N"
 MERGE_WORK_MEM = "256MB"
+SCREEN_BATCH = 65536
 Judge = Callable[[str], str | None]
 """The authenticity verdict of one 15-digit IMEI (ObservationReader.authenticity)."""
 _FLAGS = (
@@ -136,6 +138,7 @@ class PostgresObservationStage:
         # Grouping millions of staged rows in the default 4 MB spills to disk; this transaction
         # alone gets more (SET LOCAL ends with it).
         run(text(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'"))
+        run(text("SET LOCAL jit = off"))  # compiling costs more than it saves on these plans
         run(text(f"CREATE TEMPORARY TABLE {CHANGED} (imei varchar(15))"))
         run(text(f"CREATE TEMPORARY TABLE {RESIGHTED} (imei varchar(15))"))
         # One row per triplet, then one per IMEI from those: the second grouping reads the
@@ -144,22 +147,33 @@ class PostgresObservationStage:
         run(text(f"ANALYZE {TRIPLETS}"))
         run(
             text(
-                f"CREATE TEMPORARY TABLE {PER_IMEI} AS SELECT imei,"
-                " max(invalid_reason) AS invalid_reason, min(first_seen_at) AS first_seen_at,"
-                " max(last_seen_at) AS last_seen_at, count(DISTINCT imsi) AS imsis,"
-                f" NOT EXISTS (SELECT 1 FROM imeis i WHERE i.imei = t.imei) AS new"
-                f" FROM {TRIPLETS} t GROUP BY imei"
+                f"CREATE TEMPORARY TABLE {PER_IMEI} AS SELECT a.*, i.imei IS NULL AS new FROM"
+                " (SELECT imei, max(invalid_reason) AS invalid_reason,"
+                " min(first_seen_at) AS first_seen_at, max(last_seen_at) AS last_seen_at,"
+                f" count(*) AS triplets FROM {TRIPLETS} GROUP BY imei) AS a"
+                " LEFT JOIN imeis i ON i.imei = a.imei"
             )
         )
         run(text(f"ANALYZE {PER_IMEI}"))
         self._judge_new_imeis(judge, screen)
-        in_file, expected_new = run(
-            text(f"SELECT count(*), count(*) FILTER (WHERE new) FROM {PER_IMEI}")
-        ).one()
-        new = insert_new_imeis(self.conn, now=now, rules=rules, source=f"observations:{operator}")
-        # A concurrent load may have inserted some "new" IMEIs first: then every IMEI of the
-        # file gets the LEAST/GREATEST update below, not only those known beforehand.
-        lost_race = new != expected_new
+        in_file = int(run(text(f"SELECT count(*) FROM {PER_IMEI}")).scalar_one())
+        source = f"observations:{operator}"
+        # Plain INSERTs cost half of `ON CONFLICT` ones, and nobody else can hold rows for
+        # IMEIs the registry has never met, except a concurrent load: then its unique
+        # violation sends us to the conflict-proof statements.
+        try:
+            with self.conn.begin_nested():
+                new = insert_new_imeis(self.conn, now=now, rules=rules, source=source)
+                new_sightings = self._insert_sightings_of_new_imeis(operator)
+            lost_race = False
+        except IntegrityError:
+            new = insert_new_imeis(
+                self.conn, now=now, rules=rules, source=source, skip_existing=True
+            )
+            new_sightings = 0
+            # Some "new" IMEIs came in meanwhile: every IMEI of the file gets the
+            # LEAST/GREATEST update below, and every triplet the sightings upsert.
+            lost_race = True
         moved = run(
             text(
                 f"""
@@ -185,7 +199,10 @@ class PostgresObservationStage:
                     INSERT INTO sightings AS s (imei, operator, imsi, msisdn,
                                                 first_seen_at, last_seen_at, rat)
                     SELECT imei, :operator, imsi, msisdn, first_seen_at, last_seen_at, rat
-                    FROM {TRIPLETS} ORDER BY imei, imsi, msisdn
+                    FROM {TRIPLETS} t
+                    WHERE :lost_race OR NOT EXISTS
+                        (SELECT 1 FROM {PER_IMEI} p WHERE p.imei = t.imei AND p.new)
+                    ORDER BY imei, imsi, msisdn
                     ON CONFLICT (imei, operator, imsi, msisdn) DO UPDATE SET
                         first_seen_at = LEAST(s.first_seen_at, EXCLUDED.first_seen_at),
                         last_seen_at = GREATEST(s.last_seen_at, EXCLUDED.last_seen_at),
@@ -197,15 +214,15 @@ class PostgresObservationStage:
                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
                 FROM upserted
                 """
-            ).bindparams(operator=operator)
+            ).bindparams(operator=operator, lost_race=lost_race)
         ).one()
         # Clone candidates: an IMEI the registry already knew may now show a second operator
         # or one IMSI too many; a new one has only this file's sightings, so it can be a
-        # suspect only with more IMSIs here than the threshold allows.
+        # suspect only with more IMSIs here than the threshold allows (triplets >= IMSIs).
         run(
             text(
                 f"INSERT INTO {RESIGHTED} SELECT imei FROM {PER_IMEI}"
-                " WHERE NOT new OR imsis > :threshold"
+                " WHERE NOT new OR triplets > :threshold"
             ).bindparams(threshold=clone_imsi_threshold)
         )
         run(text(f"ANALYZE {CHANGED}"))
@@ -214,9 +231,22 @@ class PostgresObservationStage:
             "imeis_in_file": in_file,
             "imeis_new": new,
             "imeis_seen_times_changed": int(moved),
-            "sightings_new": int(sighting_counts[0]),
+            "sightings_new": new_sightings + int(sighting_counts[0]),
             "sightings_extended": int(sighting_counts[1]),
         }
+
+    def _insert_sightings_of_new_imeis(self, operator: str) -> int:
+        return self.conn.execute(
+            text(
+                f"""
+                INSERT INTO sightings (imei, operator, imsi, msisdn,
+                                       first_seen_at, last_seen_at, rat)
+                SELECT t.imei, :operator, t.imsi, t.msisdn, t.first_seen_at, t.last_seen_at, t.rat
+                FROM {TRIPLETS} t JOIN {PER_IMEI} p ON p.imei = t.imei AND p.new
+                ORDER BY t.imei, t.imsi, t.msisdn
+                """
+            ).bindparams(operator=operator)
+        ).rowcount
 
     def triplets_query(self) -> str:
         """One row per IMEI-IMSI-MSISDN of the staged rows, with its first and last sighting."""
@@ -235,11 +265,17 @@ class PostgresObservationStage:
         """
         raw = self.conn.connection.driver_connection
         assert raw is not None
-        new_imeis = f"SELECT imei FROM {PER_IMEI} WHERE new AND invalid_reason IS NULL"
+        # A megabyte of IMEIs per row, so that neither side spends a step per IMEI.
+        packed = (
+            "SELECT string_agg(imei, '') FROM (SELECT imei, row_number() OVER () / %(batch)s"
+            f" AS batch FROM {PER_IMEI} WHERE new AND invalid_reason IS NULL) AS n GROUP BY batch"
+        )
         with tempfile.TemporaryFile("w+b") as spill:
-            with raw.cursor() as cursor, cursor.copy(f"COPY ({new_imeis}) TO STDOUT") as copy:
-                blocks = (bytes(block) for block in copy)
-                suspects = screen.failures(blocks) if screen else every_imei(blocks)
+            with raw.cursor(name="tizim_new_imeis") as cursor:
+                cursor.itersize = 2
+                cursor.execute(packed, {"batch": SCREEN_BATCH})
+                batches = (row[0].encode("ascii") for row in cursor)
+                suspects = screen.failures(batches) if screen else every_imei(batches)
                 for imei in suspects:
                     reason = judge(imei)
                     if reason is not None:
@@ -281,26 +317,24 @@ class PostgresObservationStage:
             self.conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
 
 
-def every_imei(blocks: Iterable[bytes]) -> Iterator[str]:
-    """The IMEIs of COPY text output, one per line."""
-    pending = b""
-    for block in blocks:
-        lines = (pending + block).split(b"\n")
-        pending = lines.pop()
-        for line in lines:
-            yield line.decode()
+def every_imei(packed_batches: Iterable[bytes]) -> Iterator[str]:
+    """Each IMEI of batches of 15-digit IMEIs packed end to end."""
+    for packed in packed_batches:
+        for start in range(0, len(packed), 15):
+            yield packed[start : start + 15].decode()
 
 
-def insert_new_imeis(conn: Connection, *, now: datetime, rules: Rules, source: str) -> int:
+def insert_new_imeis(
+    conn: Connection, *, now: datetime, rules: Rules, source: str, skip_existing: bool = False
+) -> int:
     """Insert the IMEIs met for the first time with their list already computed; returns how many.
 
     Half the work of a first load is avoided this way: instead of inserting each new IMEI as
     `unknown` and rewriting the row in `refresh_statuses`, its status comes from the same
     `status_sql` expression (applied to its staged facts) and its history row is written as
     refresh would write it (from `unknown`). The IMEIs are those flagged `new` in the per-IMEI
-    staging, inserted in key order. A concurrent load that inserted the same IMEI first wins
-    (ON CONFLICT DO NOTHING); the merge then sees fewer inserts than expected and updates
-    every IMEI of the file with LEAST/GREATEST instead of only the known ones.
+    staging, inserted in key order. With `skip_existing` an IMEI a concurrent load inserted
+    first is left to it (ON CONFLICT DO NOTHING); without, it is a unique violation.
     """
     staged = table(
         PER_IMEI,
@@ -348,10 +382,11 @@ def insert_new_imeis(conn: Connection, *, now: datetime, rules: Rules, source: s
                 moment,
             ).order_by(fresh.c.imei),  # in index order: far fewer pages touched per insert
         )
-        .on_conflict_do_nothing(index_elements=["imei"])
         .returning(imeis.c.imei, imeis.c.list, imeis.c.reasons)
-        .cte("inserted")
     )
+    if skip_existing:
+        inserted = inserted.on_conflict_do_nothing(index_elements=["imei"])
+    inserted = inserted.cte("inserted")
     recorded = (
         insert(status_changes)
         .from_select(
