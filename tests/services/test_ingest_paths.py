@@ -8,10 +8,12 @@ row by row. These tests hold both ways to the same stored rows and the same line
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from tests.services.test_ingest import GOOD, OTHER, at
 from tizim.runtime import Runtime
@@ -144,3 +146,59 @@ def test_line_numbers_hold_across_chunks_and_line_ends(registry: Runtime, tmp_pa
         errors = [(e["line"], e["column"]) for e in report["errors"]]  # type: ignore[attr-defined]
         assert errors == [(index + 2, column) for index, column in bad.items()]
         assert report["rows_total"] == 60_000 and report["rows_accepted"] == 59_997
+
+
+def test_an_imei_another_transaction_inserts_meanwhile_keeps_our_sightings(
+    registry: Runtime, tmp_path: Path
+) -> None:
+    """A new IMEI of the file inserted by someone else first: its sightings are still merged.
+
+    On PostgreSQL the other transaction commits while the load waits on its row, which makes
+    the load's plain INSERT fail and its conflict-proof statements take over. SQLite has one
+    writer at a time, so there the other insert simply comes first.
+    """
+    path = write(
+        tmp_path / "race.csv",
+        [
+            f"2025-09-10T08:00:00,{GOOD},401021234567890,77011234567,4G",
+            f"2025-09-11T08:00:00,{OTHER},401021234567891,77011234568,4G",
+        ],
+    )
+    trusted = {
+        "imei": GOOD,
+        "trusted_source": True,
+        "list": "white",
+        "reasons": "TRUSTED_SOURCE",
+        "list_since": at("2025-09-01"),
+    }
+    if registry.engine.dialect.name != "postgresql":
+        with registry.transaction() as conn:
+            conn.execute(imeis.insert().values(**trusted))
+        report = ingest(registry, path)
+    else:
+        other = registry.engine.connect()
+        other.begin()
+        other.execute(imeis.insert().values(**trusted))
+        outcome: dict[str, object] = {}
+        loader = threading.Thread(target=lambda: outcome.update(ingest(registry, path)))
+        loader.start()
+        waited = 0.0
+        with registry.engine.connect() as watcher:
+            while (
+                waited < 20
+                and not watcher.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar_one()
+            ):
+                time.sleep(0.05)
+                waited += 0.05
+        other.commit()
+        other.close()
+        loader.join(timeout=60)
+        report = outcome
+        assert waited < 20, "the load never waited on the other transaction's row"
+    assert report["counts"]["imeis_new"] == 1  # type: ignore[index]
+    rows = {row[0]: row for row in stored(registry)[0]}
+    assert rows[GOOD][3] == at("2025-09-10T08:00:00")  # first_seen_at from the file
+    assert (rows[GOOD][-4], rows[OTHER][-4]) == ("white", "grey")
+    assert sorted(row[0] for row in stored(registry)[1]) == sorted([GOOD, OTHER])
