@@ -23,7 +23,7 @@ from tizim.services.csv_input import (
     csv_rows,
     file_sha256,
 )
-from tizim.services.uploads import previous_acceptance, record_upload
+from tizim.services.uploads import outcome_of, previous_acceptance, record_upload
 from tizim.storage.schema import uploads
 
 ACCEPTED_OUTCOMES = ("accepted", "partially_accepted")
@@ -64,12 +64,18 @@ def finish(
     return report
 
 
-def rewrite_report(conn: Connection, upload_id: int, report: UploadReport) -> None:
+def rewrite_upload(conn: Connection, upload_id: int, report: UploadReport) -> None:
     """An upload row written before its merge (its id tags the rows) gets the final report."""
     conn.execute(
         uploads.update()
         .where(uploads.c.id == upload_id)
-        .values(report=json.dumps(report.as_dict(), ensure_ascii=False))
+        .values(
+            outcome=outcome_of(report),
+            rows_total=report.rows_total,
+            rows_accepted=report.rows_accepted,
+            rows_rejected=report.rows_rejected,
+            report=json.dumps(report.as_dict(), ensure_ascii=False),
+        )
     )
 
 

@@ -16,10 +16,12 @@ Above the bad-row threshold the file is refused and nothing of it is stored.
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +30,16 @@ from sqlalchemy import Connection, select
 from tizim.clock import parse_moment
 from tizim.domain.rules import Rules
 from tizim.services.csv_input import FileRefused, RowError, UploadReport, file_sha256
-from tizim.services.feed_common import Record, csv_records, rewrite_report
+from tizim.services.feed_common import Record, csv_records, rewrite_upload
 from tizim.services.imei_reading import clean_imei, read_imei_fast
 from tizim.services.orgs import OrganisationError, Role, get_organisation
-from tizim.services.registrations_merge import merge_registrations, registration_staging
+from tizim.services.registrations_merge import (
+    RegistrationStaging,
+    clear_staging,
+    merge_registrations,
+    registration_staging,
+)
+from tizim.services.registrations_pipeline import checked_chunks
 from tizim.services.uploads import previous_acceptance, record_upload
 from tizim.storage.schema import tacs
 from tizim.storage.staging import RowWriter
@@ -40,6 +48,8 @@ KIND = "registrations"
 COLUMNS = ("device_ref", "imei", "brand", "model", "document", "registered_on")
 MAX_IMEIS_PER_DEVICE = 4
 REGISTERING_ROLES = frozenset({Role.IMPORTER, Role.MANUFACTURER})
+# IMEIs merged at a time on PostgreSQL (whole devices): a small first chunk, growing to the most.
+FIRST_CHUNK_ROWS, MOST_CHUNK_ROWS = 50_000, 400_000
 
 
 @dataclass(frozen=True)
@@ -79,36 +89,64 @@ def register_devices(
         report.counts = {"devices_accepted": 0, "imeis_registered": 0}
         record_upload(conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now)
         return report
-    with registration_staging(conn) as staging:
-        # A file that fails mid-stream aborts PostgreSQL's COPY, and with it the transaction:
-        # the savepoint keeps the transaction usable for recording the refusal.
-        savepoint = conn.begin_nested() if conn.dialect.name == "postgresql" else None
+    # Written first: the merged rows and conflicts carry its id. Rewritten with the final report.
+    upload_id = record_upload(conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now)
+    checker = _DeviceChecker(report, _tac_models(conn), rules, now)
+    merge = partial(
+        merge_registrations, conn, organisation=org.code, upload_id=upload_id, now=now, rules=rules
+    )
+    with registration_staging(conn) as staging, _without_cycle_collection():
         try:
-            checker = _DeviceChecker(report, _tac_models(conn), rules, now)
-            with (
-                RowWriter(conn, staging.imeis, staging.imei_columns, typed=True) as imei_rows,
-                _without_cycle_collection(),
-            ):
-                checker.check_file(path, imei_rows)
-            report.refuse_if_too_bad(bad_row_threshold)
+            if conn.dialect.name == "postgresql":
+                counts = _check_and_merge_in_chunks(
+                    conn, path, checker, staging, merge, bad_row_threshold
+                )
+            else:
+                with RowWriter(conn, staging.imeis, staging.imei_columns, typed=True) as out:
+                    checker.check_file(path, out.write)
+                report.refuse_if_too_bad(bad_row_threshold)  # before the merge: no savepoint
+                counts = merge(staging)
         except FileRefused as refusal:
-            if savepoint is not None:
-                savepoint.rollback()
             report.refused, report.refusal = True, str(refusal)
-            record_upload(conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now)
+            rewrite_upload(conn, upload_id, report)
             return report
-        if savepoint is not None:
-            savepoint.commit()
-        upload_id = record_upload(
-            conn, report, organisation=org.code, uploaded_by=uploaded_by, now=now
-        )
-        counts = merge_registrations(
-            conn, staging, organisation=org.code, upload_id=upload_id, now=now, rules=rules
-        )
     report.counts = {"devices_accepted": checker.devices_accepted, **counts}
     report.counts["devices_rejected"] = checker.devices_rejected
-    rewrite_report(conn, upload_id, report)
+    rewrite_upload(conn, upload_id, report)
     return report
+
+
+def _check_and_merge_in_chunks(
+    conn: Connection,
+    path: Path,
+    checker: _DeviceChecker,
+    staging: RegistrationStaging,
+    merge: Callable[[RegistrationStaging], dict[str, int]],
+    bad_row_threshold: float,
+) -> dict[str, int]:
+    """PostgreSQL: chunks are checked in a thread while earlier ones merge (see the pipeline).
+
+    Chunks are merged before the file is known to be acceptable; a refusal (too many bad
+    rows, a damaged file) rolls back to the savepoint, and nothing of the file remains.
+    """
+    savepoint = conn.begin_nested()
+    counts: Counter[str] = Counter()
+    try:
+        for rows in checked_chunks(
+            partial(checker.check_file, path), FIRST_CHUNK_ROWS, MOST_CHUNK_ROWS
+        ):
+            with RowWriter(conn, staging.imeis, staging.imei_columns, typed=True) as out:
+                out.write_many(rows)
+            counts.update(merge(staging))
+            clear_staging(conn, staging)
+        checker.report.refuse_if_too_bad(bad_row_threshold)
+        if not counts:  # nothing staged: the report still lists every count, as zeros
+            counts.update(merge(staging))
+    except FileRefused:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    return dict(counts)
 
 
 @contextmanager
@@ -157,9 +195,17 @@ class _DeviceChecker:
         self.devices_accepted = 0
         self.devices_rejected = 0
         self.write: Callable[[tuple[Any, ...]], None]
+        self.device_done: Callable[[], None] | None = None
 
-    def check_file(self, path: Path, imei_rows: RowWriter) -> None:
-        self.write = imei_rows.write
+    def check_file(
+        self,
+        path: Path,
+        write: Callable[[tuple[Any, ...]], None],
+        device_done: Callable[[], None] | None = None,
+    ) -> None:
+        """Check every row; each accepted device's rows go to `write`, then `device_done()`."""
+        self.write = write
+        self.device_done = device_done
         finish = self._finish
         ref: str | None = None
         rows: list[Record] = []
@@ -320,3 +366,5 @@ class _DeviceChecker:
                 )
             write(row)
         self.report.rows_accepted += len(imeis)
+        if self.device_done is not None:
+            self.device_done()

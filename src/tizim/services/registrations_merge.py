@@ -199,8 +199,7 @@ def _sort_ready_rows(conn: Connection, staging: RegistrationStaging) -> Table:
             .order_by(in_index_order(conn, staged.c.imei)),
         )
     )
-    _analyze(conn, ready)
-    return ready
+    return ready  # not analysed: only scanned, and probed by its size, which the planner reads
 
 
 def _upsert_imeis_postgres(
@@ -351,3 +350,13 @@ def _create_devices(
         insert(devices).from_select(["id", "brand", "model", "created_at"], chosen),
         execution_options=COUNT_ROWS,
     ).rowcount
+
+
+def clear_staging(conn: Connection, staging: RegistrationStaging) -> None:
+    """Empty the staging tables for the next chunk of the same file."""
+    tables = (staging.imeis, staging.devices, staging.ready)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"TRUNCATE {', '.join(table.name for table in tables)}"))
+    else:
+        for table in tables:
+            conn.execute(delete(table))

@@ -111,7 +111,9 @@ def upsert_imeis_with_status(
             .where(imeis.c.imei == given.c.imei)
             .values({name: given.c[name] for name in update_existing})
         )
-    new_rows = select(given).where(~exists().where(existing_into.c.imei == given.c.imei))
+    new_rows = select(given)
+    if existing:
+        new_rows = new_rows.where(~exists().where(existing_into.c.imei == given.c.imei))
     try:
         with conn.begin_nested():
             return UpsertCounts(
