@@ -61,9 +61,10 @@ class CheckRecorder:
         self.rules = rules
         self.clock = clock or SystemClock()
         self.flush_seconds = flush_seconds
-        self._seconds = clock_seconds(self.clock)
+        self.seconds = clock_seconds(self.clock)
         self._queue: deque[tuple[str, str, str, float]] = deque()
-        self._s13_queue: deque[tuple[str, str | None, str, float]] = deque()
+        # (imei, origin realm, imsi or "", seconds); RealtimeChecks appends to it directly
+        self.s13_queue: deque[tuple[str, str | None, str, float]] = deque()
         # (origin realm, IMSI or "") -> operator code; RealtimeChecks sets its directory's
         self.s13_operator: Callable[[str | None, str], str] = _s13_realm
         self._pending: dict[Key, list[float]] = {}  # drained, not yet written
@@ -76,11 +77,11 @@ class CheckRecorder:
 
     def record(self, imei: str, operator: str, imsi: str | None) -> None:
         """Queue one sighting of a 15-digit IMEI, timed now. Cheap: one deque append."""
-        self._queue.append((imei, operator, imsi or "", self._seconds()))
+        self._queue.append((imei, operator, imsi or "", self.seconds()))
 
     def record_s13(self, imei: str, origin_realm: str | None, imsi: str | None) -> None:
         """`record` for S13: the operator is resolved from realm and IMSI when draining."""
-        self._s13_queue.append((imei, origin_realm, imsi or "", self._seconds()))
+        self.s13_queue.append((imei, origin_realm, imsi or "", self.seconds()))
 
     def start(self) -> CheckRecorder:
         self._thread = threading.Thread(target=self._run, name="check-recorder", daemon=True)
@@ -103,7 +104,7 @@ class CheckRecorder:
 
     @property
     def queued(self) -> int:
-        return len(self._queue) + len(self._s13_queue) + len(self._pending)
+        return len(self._queue) + len(self.s13_queue) + len(self._pending)
 
     def flush(self) -> int:
         """Write everything queued so far; returns how many sighting rows were written."""
@@ -130,9 +131,9 @@ class CheckRecorder:
 
     def _drain(self) -> None:
         pending = self._pending
-        popleft = self._s13_queue.popleft
+        popleft = self.s13_queue.popleft
         resolve = self.s13_operator
-        for _ in range(len(self._s13_queue)):
+        for _ in range(len(self.s13_queue)):
             imei, realm, imsi, seen = popleft()
             self._queue.append((imei, resolve(realm, imsi), imsi, seen))
         queue = self._queue

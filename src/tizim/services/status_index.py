@@ -55,8 +55,8 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # Fibonacci hashing: IMEIs come in runs (consecutive serials of one TAC); a bare `key % size`
 # would put a run in consecutive slots, one long probe chain. Multiplying by 2^64/phi (mod
 # 2^64, as numpy's uint64 does) scatters them.
-_MIX = 0x9E3779B97F4A7C15
-_MASK64 = 0xFFFFFFFFFFFFFFFF
+HASH_MIX = 0x9E3779B97F4A7C15
+MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ class _Table:
     def find(self, key: int) -> int:
         """The slot holding `key`, or the empty slot where it would go (as -1 - slot)."""
         keys, size = self.keys, self.size
-        slot = ((key * _MIX) & _MASK64) % size
+        slot = ((key * HASH_MIX) & MASK64) % size
         while True:
             found = keys[slot]
             if found == key:
@@ -113,7 +113,7 @@ class _Table:
         """Insert many distinct keys at once (linear probing, resolved in numpy rounds)."""
         table_keys = np.frombuffer(self.keys, dtype=np.int64)
         table_values = np.frombuffer(self.values, dtype=np.int32)
-        slots = (keys.astype(np.uint64) * np.uint64(_MIX)) % np.uint64(self.size)
+        slots = (keys.astype(np.uint64) * np.uint64(HASH_MIX)) % np.uint64(self.size)
         slots = slots.astype(np.int64)
         pending = np.arange(len(keys))
         while pending.size:
@@ -257,7 +257,7 @@ class StatusIndex:
         """
         table = self._table
         keys, size = table.keys, table.size
-        slot = ((key * _MIX) & _MASK64) % size
+        slot = ((key * HASH_MIX) & MASK64) % size
         while True:
             found = keys[slot]
             if found == key:
