@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import multiprocessing
 import os
 import random
@@ -26,9 +27,11 @@ import struct
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is not a package
 
@@ -110,56 +113,72 @@ def micr_templates(count: int) -> list[bytes]:
 
 
 class LoadClient(asyncio.Protocol):
-    """Keeps `window` requests in flight; records each answer's latency by hop-by-hop id."""
+    """Keeps `window` requests in flight on one connection; refills as answers arrive.
 
-    def __init__(self, run: Run, first_id: int) -> None:
+    The client must cost less per message than the servers it measures, or the echo
+    baseline only measures the client. So the requests are encoded before the clock starts
+    (one stream per connection, hop-by-hop ids numbered in order) and a refill is one slice
+    of it; answers come back in order (RFC 6733 does not promise it, our servers do), so
+    latencies are taken per received chunk against an array of send times, and the
+    hop-by-hop id of the last answer of each chunk checks that order.
+    """
+
+    def __init__(self, run: Run, first_id: int, count: int) -> None:
         self.run = run
-        self.next_id = first_id
-        self.sent: dict[int, float] = {}
+        self.first_id = first_id
+        templates, size = run.templates, len(run.templates)
+        messages = []
+        for n in range(count):
+            ids = _U32.pack(first_id + n)
+            template = templates[(first_id + n) % size]
+            messages.append(template[:12] + ids + ids + template[20:])
+        self.offsets = [0, *itertools.accumulate(len(m) for m in messages)]
+        self.stream = b"".join(messages)
+        self.sent_at = np.zeros(count)
+        self.issued = self.answered = 0
         self.pending = b""
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.send(self.run.window)
 
     def send(self, count: int) -> None:
         run = self.run
-        count = min(count, run.total - run.issued)
+        count = min(count, run.total - run.issued, len(self.offsets) - 1 - self.issued)
         if count <= 0 or self.transport is None:
             return
         run.issued += count
-        now = time.perf_counter()
-        templates, size = run.templates, len(run.templates)
-        batch = []
-        for _ in range(count):
-            hbh = self.next_id
-            self.next_id += 1
-            ids = _U32.pack(hbh)
-            template = templates[hbh % size]
-            batch.append(template[:12] + ids + ids + template[20:])
-            self.sent[hbh] = now
-        self.transport.write(b"".join(batch))
+        first = self.issued
+        self.issued += count
+        self.sent_at[first : first + count] = time.perf_counter()
+        self.transport.write(self.stream[self.offsets[first] : self.offsets[first + count]])
 
     def data_received(self, data: bytes) -> None:
         buf = self.pending + data if self.pending else data
         now = time.perf_counter()
         pos, size, answered = 0, len(buf), 0
-        latencies, sent = self.run.latencies, self.sent
+        last = -1
         while size - pos >= 20:
             length = int.from_bytes(buf[pos + 1 : pos + 4], "big")
             if size - pos < length:
                 break
-            hbh = _U32.unpack_from(buf, pos + 12)[0]
-            latencies.append(now - sent.pop(hbh))
+            last = pos
             pos += length
             answered += 1
         self.pending = buf[pos:]
-        self.run.answered += answered
-        if self.run.answered >= self.run.total:
-            self.run.finished.set()
-        elif answered:
+        if not answered:
+            return
+        first = self.answered
+        self.answered += answered
+        if _U32.unpack_from(buf, last + 12)[0] != self.first_id + self.answered - 1:
+            raise RuntimeError("answers out of order or lost")
+        run = self.run
+        run.latencies.append(now - self.sent_at[first : self.answered])
+        run.answered += answered
+        if run.answered >= run.total:
+            run.finished.set()
+        else:
             self.send(answered)
 
 
@@ -171,10 +190,11 @@ class Run:
     finished: asyncio.Event
     issued: int = 0
     answered: int = 0
-    latencies: list[float] | None = None
+    seconds: float = 0.0  # from the first request sent to the last answer received
+    latencies: list[np.ndarray] = field(default_factory=list)  # seconds, one array per chunk
 
-    def __post_init__(self) -> None:
-        self.latencies = []
+    def latency_list(self) -> list[float]:
+        return np.concatenate(self.latencies).tolist() if self.latencies else [0.0]
 
 
 @dataclass(frozen=True)
@@ -212,16 +232,21 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 async def drive(port: int, connections: int, window: int, total: int, seconds: float) -> Run:
+    """Load the server on `port`; `Run.seconds` is timed from the first request sent."""
     loop = asyncio.get_running_loop()
     run = Run(micr_templates(1000), window, total, asyncio.Event())
+    per_connection = -(-total // connections) + window
+    clients = [LoadClient(run, n << 24, per_connection) for n in range(connections)]
     transports = []
-    for n in range(connections):
-        transport, _ = await loop.create_connection(
-            lambda n=n: LoadClient(run, n << 24), "127.0.0.1", port
-        )
+    for client in clients:
+        transport, _ = await loop.create_connection(lambda c=client: c, "127.0.0.1", port)
         transports.append(transport)
+    started = time.perf_counter()
+    for client in clients:
+        client.send(window)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(run.finished.wait(), timeout=seconds)
+    run.seconds = time.perf_counter() - started
     for transport in transports:
         transport.close()
     return run
@@ -240,15 +265,13 @@ def measure(
             raise RuntimeError(f"{name} server did not start")
         port = receiver.recv()
         asyncio.run(drive(port, opts.connections, opts.window, opts.warmup, opts.seconds))
-        started = time.perf_counter()
         run = asyncio.run(drive(port, opts.connections, opts.window, opts.requests, opts.seconds))
-        elapsed = time.perf_counter() - started
     finally:
         process.terminate()
         process.join(10)
-    latencies = sorted(run.latencies or [0.0])
+    latencies = sorted(run.latency_list())
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return Result(name, run.answered, elapsed, statistics.median(latencies) * 1e3, p99 * 1e3)
+    return Result(name, run.answered, run.seconds, statistics.median(latencies) * 1e3, p99 * 1e3)
 
 
 def run_benchmark(
