@@ -117,3 +117,18 @@ def test_the_registration_is_the_imeis_trusted_registration_fact(
     assert [(c.from_list, c.to_list, c.source) for c in history.changes] == [
         ("unknown", "white", "registration:IMP-A")
     ]
+
+
+def test_each_report_names_its_own_upload_even_for_the_same_bytes(
+    registry: Runtime, tmp_path: Path
+) -> None:
+    add_org(registry, "IMP-A", Role.IMPORTER)
+    add_org(registry, "IMP-B", Role.IMPORTER)
+    path = write_csv(tmp_path / "a.csv", HEADER, f"D1,{imei(DUAL_TAC, 80)},A,B,DT,2026-02-01")
+    reports = {org: register(registry, path, org) for org in ("IMP-A", "IMP-B")}
+    with registry.engine.connect() as conn:
+        owner = dict(conn.execute(select(uploads.c.id, uploads.c.organisation)).tuples().all())
+    assert {org: owner[report.upload_id or 0] for org, report in reports.items()} == {
+        "IMP-A": "IMP-A",
+        "IMP-B": "IMP-B",
+    }

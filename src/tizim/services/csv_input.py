@@ -62,6 +62,7 @@ class UploadReport:
     refusal: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     duplicate_of: int | None = None
+    upload_id: int | None = None  # this file's `uploads` row, once recorded
 
     @property
     def rows_rejected(self) -> int:

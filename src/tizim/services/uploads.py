@@ -28,8 +28,12 @@ def record_upload(
     uploaded_by: str | None,
     now: datetime,
 ) -> int:
-    """Store the upload and its report; returns its id. Refused files are recorded too."""
-    return int(
+    """Store the upload and its report; returns its id, also set as `report.upload_id`.
+
+    Refused files are recorded too. Callers learn the id from here, never by looking the
+    file up again: two organisations may send the very same bytes at the same moment.
+    """
+    report.upload_id = int(
         conn.execute(
             uploads.insert()
             .values(
@@ -48,6 +52,7 @@ def record_upload(
             .returning(uploads.c.id)
         ).scalar_one()
     )
+    return report.upload_id
 
 
 def previous_acceptance(

@@ -80,13 +80,7 @@ async def _receive(
             report = await run_in_threadpool(run, path)
         except OrganisationError as error:
             raise HTTPException(403, str(error)) from None
-    upload_id = conn.execute(
-        select(uploads.c.id)
-        .where(uploads.c.kind == report.kind, uploads.c.sha256 == report.sha256)
-        .order_by(uploads.c.id.desc())
-        .limit(1)
-    ).scalar()
-    body = {"upload_id": upload_id, "outcome": outcome_of(report), **report.as_dict()}
+    body = {"upload_id": report.upload_id, "outcome": outcome_of(report), **report.as_dict()}
     if report.refused:
         return problem(422, "The file was refused", report.refusal, report=body)
     return JSONResponse(body, status_code=200 if report.duplicate_of else 201)
