@@ -53,8 +53,9 @@ CHANGED = "tizim_obs_changed"
 RESIGHTED = "tizim_obs_resighted"
 _FLUSH_ROWS = 8192
 NULL = "\\N"
-MERGE_WORK_MEM = "256MB"
+MERGE_WORK_MEM = "1GB"
 SCREEN_BATCH = 65536
+ANALYZE_AFTER_ROWS = 100_000
 Judge = Callable[[str], str | None]
 """The authenticity verdict of one 15-digit IMEI (ObservationReader.authenticity)."""
 _FLAGS = (
@@ -200,8 +201,7 @@ class PostgresObservationStage:
                                                 first_seen_at, last_seen_at, rat)
                     SELECT imei, :operator, imsi, msisdn, first_seen_at, last_seen_at, rat
                     FROM {TRIPLETS} t
-                    WHERE :lost_race OR NOT EXISTS
-                        (SELECT 1 FROM {PER_IMEI} p WHERE p.imei = t.imei AND p.new)
+                    WHERE :lost_race OR t.imei IN (SELECT imei FROM {PER_IMEI} WHERE NOT new)
                     ORDER BY imei, imsi, msisdn
                     ON CONFLICT (imei, operator, imsi, msisdn) DO UPDATE SET
                         first_seen_at = LEAST(s.first_seen_at, EXCLUDED.first_seen_at),
@@ -227,6 +227,10 @@ class PostgresObservationStage:
         )
         run(text(f"ANALYZE {CHANGED}"))
         run(text(f"ANALYZE {RESIGHTED}"))
+        if new_sightings + int(sighting_counts[0]) > ANALYZE_AFTER_ROWS:
+            # Statistics from before a big first load make the planner scan all sightings
+            # for the clone check; fresh ones let it look up the few candidates by key.
+            run(text("ANALYZE sightings"))
         return {
             "imeis_in_file": in_file,
             "imeis_new": new,
