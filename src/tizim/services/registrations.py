@@ -10,7 +10,9 @@ A device is accepted whole or rejected whole: every IMEI must be valid and appea
 file; with a TAC database loaded, every TAC must be known, all IMEIs must be of one model and
 there may be no more of them than the model's `sim_slots`. Checked rows are staged, and the
 merge (conflicts, devices, IMEIs, facts, lists) is set-based SQL in `registrations_merge`.
-Above the bad-row threshold the file is refused and nothing of it is stored.
+On PostgreSQL the file is checked in a thread and merged in chunks meanwhile
+(`registrations_pipeline`), inside a savepoint. Above the bad-row threshold the file is
+refused and nothing of it is stored.
 """
 
 from __future__ import annotations

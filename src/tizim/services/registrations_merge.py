@@ -6,8 +6,10 @@ staging table; the rest get new devices, and are joined to their device ids and 
 by IMEI (`ready`). On PostgreSQL new IMEIs are then inserted white at once with their history
 row (`tizim.storage.bulk_status`: the status comes from the one SQL rule, `status_sql`), and
 only IMEIs that existed before go through `refresh_statuses`; SQLite inserts them as unknown
-and refreshes all staged IMEIs. Last come the TRUSTED_REGISTRATION facts and the
-registration records.
+and refreshes all staged IMEIs. Last come the registration records, which are also the
+TRUSTED_REGISTRATION facts (`history` reads them as such).
+On PostgreSQL a large file arrives in chunks (see `registrations_pipeline`); each chunk is
+merged whole by these statements, and the staging tables are cleared for the next one.
 """
 
 from __future__ import annotations
@@ -312,9 +314,8 @@ def _number_devices(conn: Connection, staged: Table, staged_devices: Table) -> N
     leaves a gap in the sequence, which is harmless.
 
     On PostgreSQL the ids follow the order of the devices' first IMEIs (`nextval` is evaluated
-    after the sort). IMEIs are inserted in IMEI order, so their foreign-key checks (an index
-    probe and a row lock on `devices`) and their `device_id` index entries then walk the
-    devices in order instead of jumping around a table larger than the buffer cache.
+    after the sort). IMEIs are inserted in IMEI order, so their `device_id` index entries then
+    walk the devices in order instead of jumping around the index.
     """
     next_id: ColumnElement[int]
     if conn.dialect.name == "postgresql":

@@ -5,8 +5,8 @@
 new tuple and new index entries). Here a new IMEI's list, reasons and grace deadline come from
 the same rule, `status_sql`, applied to the facts the load brings, and its history row (from
 `unknown`, as a refresh would write it) is appended by the same statement. IMEIs that already
-existed only get the load's new facts; their ids are collected so the caller refreshes exactly
-those with `refresh_statuses`.
+existed are found first and only get the load's new facts; their ids are collected so the
+caller refreshes exactly those with `refresh_statuses`.
 """
 
 from __future__ import annotations
