@@ -78,8 +78,14 @@ def main() -> None:
                 results += bench_ingest(runtime, url_text, Path(scratch), size)
             for size in (full // 10, full) if args.only != "ingest" else ():
                 results += bench_sweep_and_lists(runtime, Path(scratch), size)
+        with runtime.transaction() as conn:
+            server = {
+                setting: conn.execute(text(f"SHOW {setting}")).scalar_one()
+                for setting in ("server_version", "shared_buffers", "max_wal_size", "work_mem")
+            }
         runtime.close()
         print_table(results)  # before the clean-up: a slow DROP must not lose the numbers
+        print("PostgreSQL: " + ", ".join(f"{key} {value}" for key, value in server.items()))
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
