@@ -5,7 +5,8 @@ its node layer runs a thread per peer; that costs tens of microseconds per messa
 S13 goal is >= 20,000 checks/s with p99 <= 10 ms on two cores shared with the HTTP side.
 This module is the generic, complete decoder (used for diagnostics, error answers and the
 property tests); the hot path in `requests.py` scans a request with the same rules without
-building objects. python-diameter remains in the tests as an independent peer.
+building objects, and `layout.py` answers the next requests of a shape already scanned.
+python-diameter remains in the tests as an independent peer.
 
 Decoding never raises anything but `DiameterDecodeError`, whatever the bytes: every length
 is checked before it is used and grouped AVPs nest at most `MAX_GROUP_DEPTH` deep.
