@@ -14,7 +14,7 @@ import contextlib
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import (
     Boolean,
@@ -286,13 +286,7 @@ class PostgresObservationStage:
                         spill.write(f"{imei}\t{reason}\n".encode())
             if not spill.tell():
                 return
-            spill.seek(0)
-            self.conn.execute(
-                text(f"CREATE TEMPORARY TABLE {INVALID} (imei varchar(15), reason varchar(32))")
-            )
-            with raw.cursor() as cursor, cursor.copy(f"COPY {INVALID} FROM STDIN") as copy:
-                for chunk in iter(lambda: spill.read(1 << 20), b""):
-                    copy.write(chunk)
+            copy_spill_into(self.conn, INVALID, "imei varchar(15), reason varchar(32)", spill)
         self.conn.execute(
             text(
                 f"UPDATE {PER_IMEI} o SET invalid_reason = v.reason FROM {INVALID} v"
@@ -319,6 +313,18 @@ class PostgresObservationStage:
     def drop(self) -> None:
         for name in (STAGING, TRIPLETS, PER_IMEI, INVALID, CHANGED, RESIGHTED):
             self.conn.execute(text(f"DROP TABLE IF EXISTS pg_temp.{name}"))
+
+
+def copy_spill_into(conn: Connection, name: str, columns: str, spill: IO[bytes]) -> None:
+    """A new temporary table `name` filled by COPY from a spill file of COPY text lines."""
+    conn.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns})"))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    spill.seek(0)
+    with raw.cursor() as cursor, cursor.copy(f"COPY {name} FROM STDIN") as copy:
+        for chunk in iter(lambda: spill.read(1 << 20), b""):
+            copy.write(chunk)
+    conn.execute(text(f"ANALYZE {name}"))
 
 
 def every_imei(packed_batches: Iterable[bytes]) -> Iterator[str]:

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import text
 
 from tizim.services.csv_input import RowError, UploadReport, binary_stream, row_of_fields
-from tizim.services.ingest_postgres import PostgresObservationStage
+from tizim.services.ingest_postgres import PostgresObservationStage, copy_spill_into
 from tizim.services.observations import REQUIRED_COLUMNS, Observation, ObservationReader
 
 RAW = "tizim_obs_raw"
@@ -112,14 +112,7 @@ class PostgresCopyStage(PostgresObservationStage):
                         if moment is None or not reader.believable(moment):
                             raise FastPathDeclined(f"seen_at {line[:40]!r} needs the row path")
                         spill.write(line + b"\t" + moment.isoformat().encode() + b"\n")
-            spill.seek(0)
-            self.conn.execute(
-                text(f"CREATE TEMPORARY TABLE {MOMENTS} (seen_at text, at timestamptz)")
-            )
-            with raw.cursor() as cursor, cursor.copy(f"COPY {MOMENTS} FROM STDIN") as copy:
-                for chunk in iter(lambda: spill.read(1 << 20), b""):
-                    copy.write(chunk)
-        self.conn.execute(text(f"ANALYZE {MOMENTS}"))
+            copy_spill_into(self.conn, MOMENTS, "seen_at text, at timestamptz", spill)
 
     def triplets_query(self) -> str:
         column = self._column
