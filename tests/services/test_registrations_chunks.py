@@ -127,7 +127,8 @@ def test_each_report_names_its_own_upload_even_for_the_same_bytes(
     path = write_csv(tmp_path / "a.csv", HEADER, f"D1,{imei(DUAL_TAC, 80)},A,B,DT,2026-02-01")
     reports = {org: register(registry, path, org) for org in ("IMP-A", "IMP-B")}
     with registry.engine.connect() as conn:
-        owner = dict(conn.execute(select(uploads.c.id, uploads.c.organisation)).tuples().all())
+        rows = conn.execute(select(uploads.c.id, uploads.c.organisation))
+        owner = {row.id: row.organisation for row in rows}
     assert {org: owner[report.upload_id or 0] for org, report in reports.items()} == {
         "IMP-A": "IMP-A",
         "IMP-B": "IMP-B",

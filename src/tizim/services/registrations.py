@@ -38,10 +38,12 @@ from tizim.services.orgs import OrganisationError, Role, get_organisation
 from tizim.services.registrations_merge import (
     RegistrationStaging,
     clear_staging,
+    draw_device_ids,
     merge_registrations,
+    next_device_id,
     registration_staging,
 )
-from tizim.services.registrations_pipeline import checked_chunks
+from tizim.services.registrations_pipeline import Row, checked_chunks
 from tizim.services.uploads import previous_acceptance, record_upload
 from tizim.storage.schema import tacs
 from tizim.storage.staging import RowWriter
@@ -104,8 +106,7 @@ def register_devices(
                     conn, path, checker, staging, merge, bad_row_threshold
                 )
             else:
-                with RowWriter(conn, staging.imeis, staging.imei_columns, typed=True) as out:
-                    checker.check_file(path, out.write)
+                _check_into_staging(conn, path, checker, staging)
                 report.refuse_if_too_bad(bad_row_threshold)  # before the merge: no savepoint
                 counts = merge(staging)
         except FileRefused as refusal:
@@ -137,8 +138,7 @@ def _check_and_merge_in_chunks(
         for rows in checked_chunks(
             partial(checker.check_file, path), FIRST_CHUNK_ROWS, MOST_CHUNK_ROWS
         ):
-            with RowWriter(conn, staging.imeis, staging.imei_columns, typed=True) as out:
-                out.write_many(rows)
+            _stage_chunk(conn, staging, rows)
             counts.update(merge(staging))
             clear_staging(conn, staging)
         checker.report.refuse_if_too_bad(bad_row_threshold)
@@ -149,6 +149,43 @@ def _check_and_merge_in_chunks(
         raise
     savepoint.commit()
     return dict(counts)
+
+
+def _stage_chunk(conn: Connection, staging: RegistrationStaging, rows: list[Row]) -> None:
+    """Copy one chunk (sorted by IMEI) with device ids drawn now, in first-IMEI order."""
+    ids = iter(draw_device_ids(conn, sum(row[5] is not None for row in rows)))
+    id_of: dict[int, int] = {}
+    devices: list[Row] = []
+    with RowWriter(conn, staging.imeis, staging.imei_columns, typed=True) as out:
+        write = out.write
+        for imei, seq, ref, document, registered_on, model in rows:
+            device_id = id_of.get(seq)
+            if device_id is None:
+                device_id = id_of[seq] = next(ids)
+            if model is not None:
+                devices.append((device_id, *model))
+            write((imei, device_id, ref, document, registered_on))
+    with RowWriter(conn, staging.devices, staging.device_columns, typed=True) as out:
+        out.write_many(devices)
+
+
+def _check_into_staging(
+    conn: Connection, path: Path, checker: _DeviceChecker, staging: RegistrationStaging
+) -> None:
+    """SQLite: the whole file streamed into staging; device ids follow the current maximum."""
+    base = next_device_id(conn) - 1
+    with (
+        RowWriter(conn, staging.imeis, staging.imei_columns) as imei_out,
+        RowWriter(conn, staging.devices, staging.device_columns) as device_out,
+    ):
+
+        def write(row: Row) -> None:
+            imei, seq, ref, document, registered_on, model = row
+            if model is not None:
+                device_out.write((base + seq, *model))
+            imei_out.write((imei, base + seq, ref, document, registered_on))
+
+        checker.check_file(path, write)
 
 
 @contextmanager
@@ -340,33 +377,11 @@ class _DeviceChecker:
         name = model.model if model else first[3][:200] or None
         ref = ref[:100]
         write, accepted, moments = self.write, self.accepted_imeis, self.moments
-        for slot, (line, imei, values) in enumerate(imeis, start=1):
+        device: tuple[str | None, str | None] | None = (brand, name)  # rides on the first IMEI
+        for _line, imei, values in imeis:
             accepted.add(int(imei))
-            if slot == 1:
-                row = (
-                    imei,
-                    seq,
-                    1,
-                    ref,
-                    brand,
-                    name,
-                    values[4][:200] or None,
-                    moments[values[5]],
-                    line,
-                )
-            else:
-                row = (
-                    imei,
-                    seq,
-                    slot,
-                    ref,
-                    None,
-                    None,
-                    values[4][:200] or None,
-                    moments[values[5]],
-                    line,
-                )
-            write(row)
+            write((imei, seq, ref, values[4][:200] or None, moments[values[5]], device))
+            device = None
         self.report.rows_accepted += len(imeis)
         if self.device_done is not None:
             self.device_done()

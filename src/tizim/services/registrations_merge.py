@@ -1,15 +1,17 @@
 """The set-based half of a trusted-registration load: staged rows → registry, in a few statements.
 
-Order matters: devices are numbered; conflicts (IMEIs another organisation registered) are
-recorded for staff and, like IMEIs this organisation registered before, taken out of the
-staging table; the rest get new devices, and are joined to their device ids and sorted once
-by IMEI (`ready`). On PostgreSQL new IMEIs are then inserted white at once with their history
-row (`tizim.storage.bulk_status`: the status comes from the one SQL rule, `status_sql`), and
-only IMEIs that existed before go through `refresh_statuses`; SQLite inserts them as unknown
-and refreshes all staged IMEIs. Last come the registration records, which are also the
-TRUSTED_REGISTRATION facts (`history` reads them as such).
-On PostgreSQL a large file arrives in chunks (see `registrations_pipeline`); each chunk is
-merged whole by these statements, and the staging tables are cleared for the next one.
+Staged IMEI rows arrive with their device ids (drawn by `draw_device_ids` on PostgreSQL, the
+numbers after the current maximum on SQLite), and the devices' brand and model in a staging
+table of their own. Conflicts (IMEIs another organisation registered) are recorded for staff
+and, like IMEIs this organisation registered before, taken out of the staging table; the
+devices that still have IMEIs are created. On PostgreSQL new IMEIs are then inserted white at
+once with their history row (`tizim.storage.bulk_status`: the status comes from the one SQL
+rule, `status_sql`), and only IMEIs that existed before go through `refresh_statuses`; SQLite
+inserts them as unknown and refreshes all staged IMEIs. Last come the registration records,
+which are also the TRUSTED_REGISTRATION facts (`history` reads them as such).
+On PostgreSQL a large file arrives in chunks (see `registrations_pipeline`), each sorted by
+IMEI: every insert below then fills its b-tree indexes in order. Each chunk is merged whole by
+these statements, and the staging tables are cleared for the next one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    SmallInteger,
     String,
     Table,
     delete,
@@ -36,7 +37,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.sql.elements import ColumnElement
 
 from tizim.domain.reasons import Reason
 from tizim.domain.rules import Rules
@@ -52,33 +52,12 @@ MERGE_WORK_MEM = "256MB"
 COUNT_ROWS = {"preserve_rowcount": True}  # SQLAlchemy forgets an INSERT's rowcount otherwise
 
 
-def in_index_order(conn: Connection, column: ColumnElement[str]) -> ColumnElement[str]:
-    """Sort key for inserting IMEIs in b-tree order (fewer random page touches).
-
-    On PostgreSQL the "C" collation orders equal-length digit strings exactly as the index
-    does, and sorts several times faster than the database's locale collation.
-    """
-    return column.collate("C") if conn.dialect.name == "postgresql" else column
-
-
 @dataclass(frozen=True)
 class RegistrationStaging:
     imeis: Table
     devices: Table
-    ready: Table  # the IMEIs to register, with their device ids, in IMEI order
-    # One COPY stream per connection at a time: the device's brand and model ride on the row
-    # of its first IMEI (slot 1), and the device table is filled from those rows in SQL.
-    imei_columns = (
-        "imei",
-        "device_seq",
-        "slot",
-        "device_ref",
-        "brand",
-        "model",
-        "document",
-        "registered_on",
-        "line",
-    )
+    imei_columns = ("imei", "device_id", "device_ref", "document", "registered_on")
+    device_columns = ("device_id", "brand", "model")
 
 
 @contextmanager
@@ -88,34 +67,41 @@ def registration_staging(conn: Connection) -> Iterator[RegistrationStaging]:
             conn,
             "stage_registration_imeis",
             Column("imei", String(15)),
-            Column("device_seq", BigInteger),
-            Column("slot", SmallInteger),
+            Column("device_id", BigInteger),
             Column("device_ref", String(100)),
-            Column("brand", String(100)),
-            Column("model", String(200)),
             Column("document", String(200)),
             Column("registered_on", UtcDateTime),
-            Column("line", BigInteger),
         ) as staged_imeis,
         staging_table(
             conn,
             "stage_registration_devices",
-            Column("device_seq", BigInteger),
+            Column("device_id", BigInteger),
             Column("brand", String(100)),
             Column("model", String(200)),
-            Column("device_id", BigInteger),
         ) as staged_devices,
-        staging_table(
-            conn,
-            "stage_registration_ready",
-            Column("imei", String(15)),
-            Column("device_id", BigInteger),
-            Column("device_ref", String(100)),
-            Column("document", String(200)),
-            Column("registered_on", UtcDateTime),
-        ) as ready,
     ):
-        yield RegistrationStaging(staged_imeis, staged_devices, ready)
+        yield RegistrationStaging(staged_imeis, staged_devices)
+
+
+def draw_device_ids(conn: Connection, count: int) -> list[int]:
+    """`count` new ids from the devices' sequence, ascending (PostgreSQL).
+
+    Drawn before the devices exist, so that the staged rows carry them and no pass in SQL
+    numbers the devices; a device whose IMEIs all turn out to be known leaves a gap.
+    """
+    sequence = conn.execute(text("SELECT pg_get_serial_sequence('devices', 'id')")).scalar_one()
+    return list(
+        conn.execute(
+            select(func.nextval(literal(sequence, String))).select_from(
+                func.generate_series(1, count)
+            )
+        ).scalars()
+    )
+
+
+def next_device_id(conn: Connection) -> int:
+    """SQLite: the id after the current maximum (one writer at a time holds the database)."""
+    return int(conn.execute(select(func.coalesce(func.max(devices.c.id), 0))).scalar_one()) + 1
 
 
 def merge_registrations(
@@ -135,20 +121,16 @@ def merge_registrations(
         # up: compiling its big expressions would only add to it. Both end with the transaction.
         conn.execute(text(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'"))
         conn.execute(text("SET LOCAL jit = off"))
-    _number_devices(conn, staged, staged_devices)
     _analyze(conn, staged, staged_devices)
     conflicts, already = _set_aside_known_imeis(conn, staged, organisation, upload_id, now)
-    created = _create_devices(
-        conn, staged, staged_devices, now, some_set_aside=bool(conflicts + already)
-    )
-    ready = _sort_ready_rows(conn, staging)
+    created = _create_devices(conn, staging, now, some_set_aside=bool(conflicts + already))
     source = f"registration:{organisation}"
     if conn.dialect.name == "postgresql":
-        changed = _upsert_imeis_postgres(conn, ready, now=now, rules=rules, source=source)
+        changed = _upsert_imeis_postgres(conn, staged, now=now, rules=rules, source=source)
     else:
-        changed = _upsert_imeis_then_refresh(conn, ready, now=now, rules=rules, source=source)
-    # `ready` is read in the order it was written, IMEI order: the b-tree inserts below walk
-    # their indexes page after page without sorting again (speed only; order is not meaning).
+        changed = _upsert_imeis_then_refresh(conn, staged, now=now, rules=rules, source=source)
+    # `staged` is read in the order it was written, IMEI order on PostgreSQL: the b-tree
+    # inserts below walk their indexes page after page (speed only; order is not meaning).
     # The registration row is also the TRUSTED_REGISTRATION fact (`history` reads it as one):
     # writing it to `imei_facts` too would cost a fifth of the load for the same information.
     moment = literal(now, UtcDateTime)
@@ -164,11 +146,11 @@ def merge_registrations(
                 "recorded_at",
             ],
             select(
-                ready.c.imei,
+                staged.c.imei,
                 literal(organisation),
-                ready.c.device_ref,
-                ready.c.document,
-                ready.c.registered_on,
+                staged.c.device_ref,
+                staged.c.document,
+                staged.c.registered_on,
                 literal(upload_id),
                 moment,
             ),
@@ -184,31 +166,11 @@ def merge_registrations(
     }
 
 
-def _sort_ready_rows(conn: Connection, staging: RegistrationStaging) -> Table:
-    """The staged IMEIs left after conflicts, joined to their device ids, sorted once."""
-    staged, staged_devices, ready = staging.imeis, staging.devices, staging.ready
-    conn.execute(
-        insert(ready).from_select(
-            ["imei", "device_id", "device_ref", "document", "registered_on"],
-            select(
-                staged.c.imei,
-                staged_devices.c.device_id,
-                staged.c.device_ref,
-                staged.c.document,
-                staged.c.registered_on,
-            )
-            .join_from(staged, staged_devices, staged_devices.c.device_seq == staged.c.device_seq)
-            .order_by(in_index_order(conn, staged.c.imei)),
-        )
-    )
-    return ready  # not analysed: only scanned, and probed by its size, which the planner reads
-
-
 def _upsert_imeis_postgres(
-    conn: Connection, ready: Table, *, now: datetime, rules: Rules, source: str
+    conn: Connection, staged: Table, *, now: datetime, rules: Rules, source: str
 ) -> int:
     """New IMEIs are inserted white at once (with history); existing ones are refreshed."""
-    rows = select(ready.c.imei, ready.c.device_id, true().label("trusted_source"))
+    rows = select(staged.c.imei, staged.c.device_id, true().label("trusted_source"))
     with staging_table(conn, "stage_registration_existing", Column("imei", String(15))) as existing:
         counts = upsert_imeis_with_status(
             conn,
@@ -228,29 +190,29 @@ def _upsert_imeis_postgres(
 
 
 def _upsert_imeis_then_refresh(
-    conn: Connection, ready: Table, *, now: datetime, rules: Rules, source: str
+    conn: Connection, staged: Table, *, now: datetime, rules: Rules, source: str
 ) -> int:
     """SQLite (small files): insert new IMEIs as unknown, then one refresh over the staged set."""
     conn.execute(
         update(imeis)
-        .where(imeis.c.imei == ready.c.imei)
-        .values(device_id=ready.c.device_id, trusted_source=True)
+        .where(imeis.c.imei == staged.c.imei)
+        .values(device_id=staged.c.device_id, trusted_source=True)
     )
     conn.execute(
         insert(imeis).from_select(
             ["imei", "device_id", "trusted_source", "list", "reasons", "list_since"],
             select(
-                ready.c.imei,
-                ready.c.device_id,
+                staged.c.imei,
+                staged.c.device_id,
                 true(),
                 literal(ListName.UNKNOWN.value),
                 literal(Reason.NOT_SEEN.value),
                 literal(now, UtcDateTime),
-            ).where(~exists().where(imeis.c.imei == ready.c.imei)),
+            ).where(~exists().where(imeis.c.imei == staged.c.imei)),
         )
     )
     return refresh_statuses(
-        conn, imeis.c.imei.in_(select(ready.c.imei)), now=now, rules=rules, source=source
+        conn, imeis.c.imei.in_(select(staged.c.imei)), now=now, rules=rules, source=source
     )
 
 
@@ -305,40 +267,11 @@ def _set_aside_known_imeis(
     return conflicts, removed - conflicts
 
 
-def _number_devices(conn: Connection, staged: Table, staged_devices: Table) -> None:
-    """One row per staged device (its brand and model ride on slot 1) with its future id.
-
-    Ids are drawn as the rows are written — `nextval` per row inside one INSERT … SELECT on
-    PostgreSQL, the numbers after the current maximum on SQLite (one writer at a time) — so
-    no second pass over the devices is needed. A device whose IMEIs all turn out to be known
-    leaves a gap in the sequence, which is harmless.
-
-    On PostgreSQL the ids follow the order of the devices' first IMEIs (`nextval` is evaluated
-    after the sort). IMEIs are inserted in IMEI order, so their `device_id` index entries then
-    walk the devices in order instead of jumping around the index.
-    """
-    next_id: ColumnElement[int]
-    if conn.dialect.name == "postgresql":
-        # Resolved once: `pg_get_serial_sequence` per row costs more than `nextval` itself.
-        sequence = conn.execute(text("SELECT pg_get_serial_sequence('devices', 'id')")).scalar_one()
-        next_id = func.nextval(literal(sequence, String))
-    else:
-        base = conn.execute(select(func.coalesce(func.max(devices.c.id), 0))).scalar_one()
-        next_id = staged.c.device_seq + base
-    conn.execute(
-        insert(staged_devices).from_select(
-            ["device_seq", "brand", "model", "device_id"],
-            select(staged.c.device_seq, staged.c.brand, staged.c.model, next_id)
-            .where(staged.c.slot == 1)
-            .order_by(in_index_order(conn, staged.c.imei)),
-        )
-    )
-
-
 def _create_devices(
-    conn: Connection, staged: Table, staged_devices: Table, now: datetime, *, some_set_aside: bool
+    conn: Connection, staging: RegistrationStaging, now: datetime, *, some_set_aside: bool
 ) -> int:
     """One new device per staged device that still has IMEIs after the known ones left."""
+    staged_devices = staging.devices
     chosen = select(
         staged_devices.c.device_id,
         staged_devices.c.brand,
@@ -346,7 +279,7 @@ def _create_devices(
         literal(now, UtcDateTime),
     )
     if some_set_aside:
-        chosen = chosen.where(staged_devices.c.device_seq.in_(select(staged.c.device_seq)))
+        chosen = chosen.where(staged_devices.c.device_id.in_(select(staging.imeis.c.device_id)))
     return conn.execute(
         insert(devices).from_select(["id", "brand", "model", "created_at"], chosen),
         execution_options=COUNT_ROWS,
@@ -355,7 +288,7 @@ def _create_devices(
 
 def clear_staging(conn: Connection, staging: RegistrationStaging) -> None:
     """Empty the staging tables for the next chunk of the same file."""
-    tables = (staging.imeis, staging.devices, staging.ready)
+    tables = (staging.imeis, staging.devices)
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"TRUNCATE {', '.join(table.name for table in tables)}"))
     else:
