@@ -25,6 +25,8 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import islice
+from operator import itemgetter
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -131,22 +133,38 @@ class CheckRecorder:
 
     def _drain(self) -> None:
         pending = self._pending
-        popleft = self.s13_queue.popleft
-        resolve = self.s13_operator
-        for _ in range(len(self.s13_queue)):
-            imei, realm, imsi, seen = popleft()
-            self._queue.append((imei, resolve(realm, imsi), imsi, seen))
-        queue = self._queue
-        popleft_checked = queue.popleft
+        queue = self._queue  # N5g-eir and the batch API: folded one by one
+        popleft = queue.popleft
         for _ in range(len(queue)):
-            imei, operator, imsi, seen = popleft_checked()
-            times = pending.get((imei, operator, imsi))
-            if times is None:
-                pending[(imei, operator, imsi)] = [seen, seen]
-            elif seen < times[0]:
-                times[0] = seen
-            elif seen > times[1]:
-                times[1] = seen
+            imei, operator, imsi, seen = popleft()
+            _fold(pending, (imei, operator, imsi), seen, seen)
+        s13 = self.s13_queue
+        checks = list(islice(iter(s13.popleft, None), len(s13)))  # popped at C speed
+        if not checks:
+            return
+        # S13 brings hundreds of thousands a second to a thread that shares the GIL with the
+        # answers, so they are folded at C speed: appended in time order, the last time per
+        # key is the one dict() keeps, the first the one it keeps from the reversed list (a
+        # wall clock stepped back within one flush may swap them; the merge takes either).
+        last = dict(zip(map(_S13_KEY, checks), map(_S13_SEEN, checks), strict=True))
+        checks.reverse()
+        first = dict(zip(map(_S13_KEY, checks), map(_S13_SEEN, checks), strict=True))
+        resolve = self.s13_operator  # once per distinct check, not per check
+        for key, seen in first.items():
+            imei, realm, imsi = key
+            _fold(pending, (imei, resolve(realm, imsi), imsi), seen, last[key])
+
+
+_S13_KEY = itemgetter(0, 1, 2)
+_S13_SEEN = itemgetter(3)
+
+
+def _fold(pending: dict[Key, list[float]], key: Key, first: float, last: float) -> None:
+    times = pending.get(key)
+    if times is None:
+        pending[key] = [first, last]
+    else:
+        times[0], times[1] = min(times[0], first), max(times[1], last)
 
 
 def write_sightings(
