@@ -43,7 +43,7 @@ from tizim.services.registrations_merge import (
     next_device_id,
     registration_staging,
 )
-from tizim.services.registrations_pipeline import Row, checked_chunks
+from tizim.services.registrations_pipeline import CheckedChunks, Row
 from tizim.services.uploads import previous_acceptance, record_upload
 from tizim.storage.schema import tacs
 from tizim.storage.staging import RowWriter
@@ -135,10 +135,10 @@ def _check_and_merge_in_chunks(
     savepoint = conn.begin_nested()
     counts: Counter[str] = Counter()
     try:
-        for rows in checked_chunks(
-            partial(checker.check_file, path), FIRST_CHUNK_ROWS, MOST_CHUNK_ROWS
-        ):
+        chunks = CheckedChunks(partial(checker.check_file, path), FIRST_CHUNK_ROWS, MOST_CHUNK_ROWS)
+        for rows in chunks:
             _stage_chunk(conn, staging, rows)
+            chunks.resume()  # checks the next chunk while the server merges this one
             counts.update(merge(staging))
             clear_staging(conn, staging)
         checker.report.refuse_if_too_bad(bad_row_threshold)

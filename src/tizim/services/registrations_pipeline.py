@@ -18,73 +18,94 @@ from typing import Any
 
 Row = tuple[Any, ...]
 _DONE = object()
-_HANDOVER_WAIT = 0.2  # seconds between looks at whether the consumer gave up
+_WAIT = 0.2  # seconds between looks at whether the consumer gave up
 
 
-def checked_chunks(
-    check: Callable[[Callable[[Row], None], Callable[[], None]], None],
-    first_rows: int,
-    most_rows: int,
-) -> Iterator[list[Row]]:
-    """Yield the rows that `check(write, device_done)` writes, in sorted chunks.
+class CheckedChunks:
+    """The rows that `check(write, device_done)` writes, in sorted chunks, checked in a thread.
 
     The first chunk has about `first_rows` rows, each next one twice as many, up to
     `most_rows`: the database starts work early, and later chunks are few (each chunk's merge
     has fixed costs, such as looking its IMEIs up in the registry's tables).
 
-    `check` runs in a thread; it calls `write` per staged row and `device_done` after each
-    device, so a chunk never splits a device. An exception in `check` is raised here, after
-    the chunks before it were yielded. Stopping the iteration early stops the thread.
+    `check` calls `write` per staged row and `device_done` after each device, so a chunk never
+    splits a device. After handing a chunk over the thread waits for `resume()`: the consumer
+    copies the chunk to the server first, in Python, which a thread checking meanwhile would
+    only slow down (one runs at a time under the GIL), then resumes it and waits for the
+    merge. An exception in `check` is raised by the iteration, after the chunks before it.
+    Leaving the iteration early stops the thread.
     """
-    handover: queue.Queue[object] = queue.Queue(maxsize=1)
-    stop = threading.Event()
 
-    def put(item: object) -> None:
-        while not stop.is_set():
+    def __init__(
+        self,
+        check: Callable[[Callable[[Row], None], Callable[[], None]], None],
+        first_rows: int,
+        most_rows: int,
+    ) -> None:
+        self._check = check
+        self._first_rows, self._most_rows = first_rows, most_rows
+        self._handover: queue.Queue[object] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._may_go_on = threading.Event()
+
+    def resume(self) -> None:
+        """Let the thread check the next chunk (call once per chunk received)."""
+        self._may_go_on.set()
+
+    def __iter__(self) -> Iterator[list[Row]]:
+        thread = threading.Thread(target=self._produce, name="registration-check", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = self._handover.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            self._stop.set()
+            thread.join()
+
+    def _produce(self) -> None:
+        rows: list[Row] = []
+        limit = self._first_rows
+
+        def device_done() -> None:
+            nonlocal limit
+            if len(rows) >= limit:
+                self._hand_over(sorted(rows))  # a new list: `rows.append` stays on this one
+                rows.clear()
+                limit = min(2 * limit, self._most_rows)
+                self._wait(self._may_go_on)
+
+        try:
+            self._check(rows.append, device_done)
+            if rows:
+                self._hand_over(sorted(rows))
+            self._hand_over(_DONE)
+        except _Stopped:
+            return
+        except BaseException as error:  # handed to the consumer, which raises it
             try:
-                handover.put(item, timeout=_HANDOVER_WAIT)
+                self._hand_over(error)
+            except _Stopped:
+                return
+
+    def _hand_over(self, item: object) -> None:
+        self._may_go_on.clear()
+        while not self._stop.is_set():
+            try:
+                self._handover.put(item, timeout=_WAIT)
                 return
             except queue.Full:
                 continue
         raise _Stopped
 
-    def produce() -> None:
-        rows: list[Row] = []
-        limit = first_rows
-
-        def device_done() -> None:
-            nonlocal limit
-            if len(rows) >= limit:
-                put(sorted(rows))  # a new list: `rows.append` stays bound to this one
-                rows.clear()
-                limit = min(2 * limit, most_rows)
-
-        try:
-            check(rows.append, device_done)
-            if rows:
-                put(sorted(rows))
-            put(_DONE)
-        except _Stopped:
-            return
-        except BaseException as error:  # handed to the consumer, which raises it
-            try:
-                put(error)
-            except _Stopped:
-                return
-
-    thread = threading.Thread(target=produce, name="registration-check", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = handover.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        thread.join()
+    def _wait(self, event: threading.Event) -> None:
+        while not event.wait(_WAIT):
+            if self._stop.is_set():
+                raise _Stopped
 
 
 class _Stopped(Exception):
