@@ -6,6 +6,7 @@ whole, and the same assertions hold.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,9 @@ def test_a_file_of_many_chunks_adds_up_like_one(registry: Runtime, tmp_path: Pat
         f"D6,{phones[3]},A,B,DT-1,2026-02-01",  # line 9: D3's IMEI, two chunks earlier
         f"D7,{phones[7]},A,B,DT-1,2026-02-01",
     )
+    switch_interval = sys.getswitchinterval()
     report = register(registry, path, "IMP-A")
+    assert sys.getswitchinterval() == switch_interval  # the pipeline's quicker one is undone
     assert report.counts == {
         "devices_accepted": 5,
         "devices_created": 4,  # D2 had only a known IMEI

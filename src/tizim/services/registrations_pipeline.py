@@ -12,12 +12,16 @@ without the pipeline (duplicates and device_ref adjacency are checked across the
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 Row = tuple[Any, ...]
 _DONE = object()
+_IMEI = itemgetter(0)  # rows start with the IMEI; a key sorts them 2-3 times faster
 _WAIT = 0.2  # seconds between looks at whether the consumer gave up
 
 
@@ -56,16 +60,20 @@ class CheckedChunks:
         thread = threading.Thread(target=self._produce, name="registration-check", daemon=True)
         thread.start()
         try:
-            while True:
-                item = self._handover.get()
-                if item is _DONE:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item  # type: ignore[misc]
+            with _quick_gil_handover():
+                yield from self._received()
         finally:
             self._stop.set()
             thread.join()
+
+    def _received(self) -> Iterator[list[Row]]:
+        while True:
+            item = self._handover.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
 
     def _produce(self) -> None:
         rows: list[Row] = []
@@ -74,7 +82,7 @@ class CheckedChunks:
         def device_done() -> None:
             nonlocal limit
             if len(rows) >= limit:
-                self._hand_over(sorted(rows))  # a new list: `rows.append` stays on this one
+                self._hand_over(sorted(rows, key=_IMEI))  # a new list: `rows.append` stays
                 rows.clear()
                 limit = min(2 * limit, self._most_rows)
                 self._wait(self._may_go_on)
@@ -82,7 +90,7 @@ class CheckedChunks:
         try:
             self._check(rows.append, device_done)
             if rows:
-                self._hand_over(sorted(rows))
+                self._hand_over(sorted(rows, key=_IMEI))
             self._hand_over(_DONE)
         except _Stopped:
             return
@@ -106,6 +114,34 @@ class CheckedChunks:
         while not event.wait(_WAIT):
             if self._stop.is_set():
                 raise _Stopped
+
+
+_switching = threading.Lock()
+_pipelines_running = 0
+_usual_switch_interval = sys.getswitchinterval()
+QUICK_SWITCH_INTERVAL = 0.0005  # seconds
+
+
+@contextmanager
+def _quick_gil_handover() -> Iterator[None]:
+    """Hand the GIL over every 0.5 ms instead of 5 while a pipeline runs.
+
+    Each time the server answers, the connection's thread needs the GIL back from the
+    checking thread, and waits up to the switch interval for it: at 5 ms, a million-device
+    load lost about a tenth of its time that way (measured). Process-wide, so counted: the
+    usual interval comes back when the last pipeline ends.
+    """
+    global _pipelines_running
+    with _switching:
+        _pipelines_running += 1
+        sys.setswitchinterval(QUICK_SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        with _switching:
+            _pipelines_running -= 1
+            if not _pipelines_running:
+                sys.setswitchinterval(_usual_switch_interval)
 
 
 class _Stopped(Exception):
