@@ -37,8 +37,15 @@ def test_an_imei_inserted_meanwhile_is_registered_all_the_same(
         f"D2,{other},A,B,DT,2026-02-01",
     )
     reports: list[UploadReport] = []
+    failures: list[BaseException] = []
 
     def load() -> None:
+        try:
+            _load()
+        except BaseException as error:  # shown by the test, not lost in the thread
+            failures.append(error)
+
+    def _load() -> None:
         with registry.transaction() as conn:
             reports.append(
                 register_devices(
@@ -65,17 +72,18 @@ def test_an_imei_inserted_meanwhile_is_registered_all_the_same(
         loader = threading.Thread(target=load)
         loader.start()
         with registry.engine.connect() as watcher:  # until the load waits on the rival's row
-            for _ in range(200):
+            for _ in range(600):  # 30 s: the machine may be busy
                 waiting = watcher.execute(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                         " AND datname = current_database()"
                     )
                 ).scalar_one()
-                if waiting:
+                watcher.rollback()  # pg_stat_activity is read once per transaction
+                if waiting or failures:
                     break
                 time.sleep(0.05)
-        assert waiting, "the load never waited on the rival's uncommitted IMEI"
+        assert not failures and waiting, failures or "the load never waited on the rival's row"
     loader.join(timeout=60)
     assert reports and reports[0].counts["imeis_registered"] == 2
     assert listed(registry, raced) == ("white", ("TRUSTED_SOURCE",))

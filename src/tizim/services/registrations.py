@@ -139,7 +139,7 @@ def _check_and_merge_in_chunks(
         for rows in chunks:
             _stage_chunk(conn, staging, rows)
             chunks.resume()  # checks the next chunk while the server merges this one
-            counts.update(merge(staging))
+            counts.update(merge(staging, first_chunk=not counts))
             clear_staging(conn, staging)
         checker.report.refuse_if_too_bad(bad_row_threshold)
         if not counts:  # nothing staged: the report still lists every count, as zeros

@@ -112,16 +112,21 @@ def merge_registrations(
     upload_id: int,
     now: datetime,
     rules: Rules,
+    first_chunk: bool = True,
 ) -> dict[str, int]:
-    """Apply the staged devices; returns the counts for the report."""
+    """Apply the staged devices; returns the counts for the report.
+
+    The settings and the staging tables' statistics are taken once per file (`first_chunk`):
+    later chunks of the same file look alike, and TRUNCATE keeps the statistics.
+    """
     staged, staged_devices = staging.imeis, staging.devices
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and first_chunk:
         # Sorting and hashing a million staged rows in the default 4 MB spills to disk. The
         # merge's time goes to inserts and index upkeep, which JIT compilation cannot speed
         # up: compiling its big expressions would only add to it. Both end with the transaction.
         conn.execute(text(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'"))
         conn.execute(text("SET LOCAL jit = off"))
-    _analyze(conn, staged, staged_devices)
+        _analyze(conn, staged, staged_devices)
     conflicts, already = _set_aside_known_imeis(conn, staged, organisation, upload_id, now)
     created = _create_devices(conn, staging, now, some_set_aside=bool(conflicts + already))
     source = f"registration:{organisation}"
