@@ -108,7 +108,8 @@ status_changes = Table(
     Column("detail", Text),
     Column("changed_at", UtcDateTime, nullable=False),
     Index("ix_status_changes_imei", "imei"),
-    Index("ix_status_changes_changed_at", "changed_at"),
+    # BRIN on PostgreSQL (migration 0007): append-only, and changed_at grows with the rows.
+    Index("ix_status_changes_changed_at", "changed_at", postgresql_using="brin"),
 )
 
 sightings = Table(
