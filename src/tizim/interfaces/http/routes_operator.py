@@ -19,13 +19,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy import select
 
 from tizim.interfaces.http.auth import Caller, require_roles
 from tizim.interfaces.http.deps import DbConn, Now, get_runtime
 from tizim.interfaces.http.problems import problem
 from tizim.services.clones import CloneRules
-from tizim.services.ingest import OBSERVATIONS_KIND, ingest_observations
+from tizim.services.ingest import ingest_observations
 from tizim.services.operator_lists import (
     FOR_EVERY_OPERATOR,
     Generation,
@@ -35,7 +34,6 @@ from tizim.services.operator_lists import (
 )
 from tizim.services.orgs import Role, get_organisation
 from tizim.services.uploads import outcome_of
-from tizim.storage.schema import uploads
 
 router = APIRouter(prefix="/api/v1", tags=["operators"])
 OperatorCaller = Annotated[Caller, Depends(require_roles(Role.OPERATOR))]
@@ -75,17 +73,7 @@ async def upload_observations(
                 uploaded_by=caller.code,
             )
         )
-    upload_id = conn.execute(
-        select(uploads.c.id)
-        .where(
-            uploads.c.kind == OBSERVATIONS_KIND,
-            uploads.c.organisation == code,
-            uploads.c.sha256 == report.sha256,
-        )
-        .order_by(uploads.c.id.desc())
-        .limit(1)
-    ).scalar()
-    body = {"upload_id": upload_id, "outcome": outcome_of(report), **report.as_dict()}
+    body = {"upload_id": report.upload_id, "outcome": outcome_of(report), **report.as_dict()}
     if report.refused:
         return problem(422, "The file was refused", report.refusal, report=body)
     return JSONResponse(body, status_code=200 if report.duplicate_of else 201)
