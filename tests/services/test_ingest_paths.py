@@ -202,3 +202,37 @@ def test_an_imei_another_transaction_inserts_meanwhile_keeps_our_sightings(
     assert rows[GOOD][3] == at("2025-09-10T08:00:00")  # first_seen_at from the file
     assert (rows[GOOD][-4], rows[OTHER][-4]) == ("white", "grey")
     assert sorted(row[0] for row in stored(registry)[1]) == sorted([GOOD, OTHER])
+
+
+def test_odd_but_valid_files_are_read_the_same_way_on_both_paths(
+    registry: Runtime, tmp_path: Path
+) -> None:
+    """Header only, no newline at the end, a BOM, columns in another order with an extra one."""
+    header_only = tmp_path / "header-only.csv"
+    header_only.write_bytes(HEADER.encode() + b"\n")
+    report = ingest(registry, header_only)
+    assert (report["refused"], report["rows_total"]) == (False, 0)
+
+    reordered = tmp_path / "reordered.csv"
+    reordered.write_bytes(
+        b"\xef\xbb\xbfimsi,note,imei,seen_at,msisdn\n"
+        + f"401021234567890,first phone,{GOOD},2025-09-10T08:00:00,77011234567\n".encode()
+        + f"401021234567891,,{OTHER},2025-09-11T08:00:00,77011234568".encode()  # no newline
+    )
+    report = ingest(registry, reordered)
+    assert (report["rows_total"], report["rows_accepted"], report["errors"]) == (2, 2, [])
+    rows = {row[0]: row for row in stored(registry)[0]}
+    assert rows[OTHER][3] == at("2025-09-11T08:00:00")
+    assert sorted(row[2] for row in stored(registry)[1]) == ["401021234567890", "401021234567891"]
+
+
+def test_a_line_too_long_to_be_an_observation_is_refused_by_the_row_path(
+    registry: Runtime, tmp_path: Path
+) -> None:
+    path = tmp_path / "long.csv"
+    path.write_bytes(
+        (HEADER + "\n" + MIXED[0] + "\n").encode() + b"9" * 200_000 + b"\n" + MIXED[0].encode()
+    )
+    report = ingest(registry, path)
+    assert report["refused"] is True and "CSV" in str(report["refusal"])
+    assert stored(registry)[0] == []

@@ -37,6 +37,7 @@ from tizim.services.observations import REQUIRED_COLUMNS, Observation, Observati
 RAW = "tizim_obs_raw"
 MOMENTS = "tizim_obs_moments"
 CHUNK_BYTES = 1 << 20
+MAX_LINE_BYTES = 1 << 16
 _BOM = b"\xef\xbb\xbf"
 
 _SHAPES = {
@@ -188,6 +189,8 @@ class FileScreen:
                 data = pending + block
                 cut = data.rfind(b"\n") + 1
                 pending = data[cut:]
+                if len(pending) > MAX_LINE_BYTES:  # not an observation line: keep memory flat
+                    raise FastPathDeclined("a line of more than 64 KiB")
                 if cut:
                     self._chunk(data[:cut])
                 done += len(block)
@@ -218,6 +221,8 @@ class FileScreen:
     def _read_one(self, line: bytes) -> None:
         if b'"' in line or b"\r" in line:
             raise FastPathDeclined("quoted fields or CR line ends")
+        if len(line) > csv.field_size_limit():  # the csv module refuses such a file
+            raise FastPathDeclined("a field longer than the CSV limit")
         try:
             decoded = line.decode("utf-8")
         except UnicodeDecodeError:
