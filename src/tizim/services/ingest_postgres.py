@@ -39,7 +39,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tizim.domain.rules import Rules
 from tizim.domain.status import ListName
-from tizim.services.imei_screen import ImeiScreen
+from tizim.services.imei_screen import WIDTH, ImeiScreen
 from tizim.services.observations import Observation
 from tizim.storage.schema import imeis, status_changes
 from tizim.storage.status_sql import status_sql
@@ -209,22 +209,25 @@ class PostgresObservationStage:
                         rat = COALESCE(EXCLUDED.rat, s.rat)
                     WHERE EXCLUDED.first_seen_at < s.first_seen_at
                        OR EXCLUDED.last_seen_at > s.last_seen_at
-                    RETURNING (xmax = 0) AS inserted
+                    RETURNING s.imei, (xmax = 0) AS inserted
+                ), recorded AS (
+                    INSERT INTO {RESIGHTED} SELECT DISTINCT imei FROM upserted RETURNING imei
                 )
                 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
                 FROM upserted
                 """
             ).bindparams(operator=operator, lost_race=lost_race)
         ).one()
-        # Clone candidates: an IMEI the registry already knew may now show a second operator
-        # or one IMSI too many; a new one has only this file's sightings, so it can be a
-        # suspect only with more IMSIs here than the threshold allows (triplets >= IMSIs).
-        run(
-            text(
-                f"INSERT INTO {RESIGHTED} SELECT imei FROM {PER_IMEI}"
-                " WHERE NOT new OR triplets > :threshold"
-            ).bindparams(threshold=clone_imsi_threshold)
-        )
+        if not lost_race:
+            # The upsert above saw only IMEIs known before. A new one has only this file's
+            # sightings, so it can be a clone suspect only with more IMSIs here than the
+            # threshold allows (triplets >= IMSIs); the others need no clone check.
+            run(
+                text(
+                    f"INSERT INTO {RESIGHTED} SELECT imei FROM {PER_IMEI}"
+                    " WHERE new AND triplets > :threshold"
+                ).bindparams(threshold=clone_imsi_threshold)
+            )
         run(text(f"ANALYZE {CHANGED}"))
         run(text(f"ANALYZE {RESIGHTED}"))
         if new_sightings + int(sighting_counts[0]) > ANALYZE_AFTER_ROWS:
@@ -299,7 +302,8 @@ class PostgresObservationStage:
         return imeis.c.imei.in_(select(column("imei")).select_from(table(CHANGED)))
 
     def resighted_imeis(self) -> Any:
-        """A SELECT of the IMEIs with a new or extended sighting: candidates for clone checks."""
+        """A SELECT of the clone candidates: known IMEIs with a new or extended sighting, and
+        new IMEIs with more triplets in the file than `clone_imsi_threshold`."""
         return select(column("imei")).select_from(table(RESIGHTED))
 
     def abandon(self) -> None:
@@ -330,8 +334,8 @@ def copy_spill_into(conn: Connection, name: str, columns: str, spill: IO[bytes])
 def every_imei(packed_batches: Iterable[bytes]) -> Iterator[str]:
     """Each IMEI of batches of 15-digit IMEIs packed end to end."""
     for packed in packed_batches:
-        for start in range(0, len(packed), 15):
-            yield packed[start : start + 15].decode()
+        for start in range(0, len(packed), WIDTH):
+            yield packed[start : start + WIDTH].decode()
 
 
 def insert_new_imeis(
