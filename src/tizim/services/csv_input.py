@@ -73,6 +73,11 @@ class UploadReport:
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(error)
 
+    def forget_rows(self) -> None:
+        """Start the row counts again: the file is about to be read a second way."""
+        self.rows_total = self.errors_total = 0
+        self.errors.clear()
+
     def bad_share(self) -> float:
         return self.errors_total / self.rows_total if self.rows_total else 0.0
 

@@ -139,8 +139,7 @@ def _load(
             stage, savepoint = _stage_by_copy(conn, path, reader, report, progress)
         except FastPathDeclined as why:
             log.info("observation file takes the row path: %s", why)
-            report.rows_total = report.errors_total = 0
-            report.errors.clear()
+            report.forget_rows()
         else:
             finish(stage, savepoint)
             return
