@@ -86,13 +86,21 @@ class PostgresObservationStage:
                 " msisdn varchar(15) NOT NULL, seen_at timestamptz NOT NULL, rat varchar(8))"
             )
         )
+        self._start_copy(
+            f"COPY {STAGING} (imei, invalid_reason, imsi, msisdn, seen_at, rat) FROM STDIN"
+        )
+
+    def _start_copy(self, statement: str) -> None:
         raw = self.conn.connection.driver_connection
         assert raw is not None
         self._cursor = raw.cursor()
-        self._copy_context = self._cursor.copy(
-            f"COPY {STAGING} (imei, invalid_reason, imsi, msisdn, seen_at, rat) FROM STDIN"
-        )
+        self._copy_context = self._cursor.copy(statement)
         self._copy = self._copy_context.__enter__()
+
+    def _end_copy(self) -> None:
+        self._copy_context.__exit__(None, None, None)
+        self._copy_context = self._copy = None
+        self._cursor.close()
 
     def write(self, row: Observation) -> None:
         moment = self._moment_text.get(row.seen_at)
@@ -115,9 +123,7 @@ class PostgresObservationStage:
     def close_writer(self) -> None:
         """End the COPY: rows become visible to SQL on this connection."""
         self._flush()
-        self._copy_context.__exit__(None, None, None)
-        self._copy_context = self._copy = None
-        self._cursor.close()
+        self._end_copy()
         self.conn.execute(text(f"ANALYZE {STAGING}"))
 
     def merge(

@@ -70,11 +70,7 @@ class PostgresCopyStage(PostgresObservationStage):
         self.drop()
         columns = ", ".join(f"{name} text" for name in self._column.values())
         self.conn.execute(text(f"CREATE TEMPORARY TABLE {RAW} ({columns})"))
-        raw = self.conn.connection.driver_connection
-        assert raw is not None
-        self._cursor = raw.cursor()
-        self._copy_context = self._cursor.copy(f"COPY {RAW} FROM STDIN WITH (FORMAT csv)")
-        self._copy = self._copy_context.__enter__()
+        self._start_copy(f"COPY {RAW} FROM STDIN WITH (FORMAT csv)")
 
     def write_bytes(self, lines: bytes) -> None:
         """Complete CSV lines in the file's column order, each ending with a newline."""
@@ -92,9 +88,7 @@ class PostgresCopyStage(PostgresObservationStage):
         self._copy.write(",".join(values.get(name, "") for name in self.header) + "\n")
 
     def close_writer(self) -> None:
-        self._copy_context.__exit__(None, None, None)
-        self._copy_context = self._copy = None
-        self._cursor.close()
+        self._end_copy()
 
     def settle_moments(self, reader: ObservationReader) -> None:
         """Judge each distinct `seen_at` text once; decline the file if one is not believable."""
@@ -152,7 +146,7 @@ class FileScreen:
         """Read the header and open the stage; decline a header the row path should judge."""
         try:
             with binary_stream(self.path) as stream:
-                first = stream.readline(1 << 16)
+                first = stream.readline(MAX_LINE_BYTES)
         except DAMAGED_GZIP:
             raise FastPathDeclined("damaged gzip") from None
         if first.startswith(_BOM):
@@ -182,8 +176,7 @@ class FileScreen:
 
     def _stream(self) -> None:
         with binary_stream(self.path) as stream:
-            pending = stream.readline(1 << 16)  # the header, read by `open`
-            done = len(pending)
+            done = len(stream.readline(MAX_LINE_BYTES))  # the header, read by `open`
             pending = b""
             for block in iter(lambda: stream.read(CHUNK_BYTES), b""):
                 data = pending + block
