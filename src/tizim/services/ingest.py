@@ -123,15 +123,12 @@ def _load(
         _merge_or_refuse,
         conn,
         report=report,
+        operator=operator,
+        now=now,
+        rules=rules,
+        reader=reader,
+        screen=ImeiScreen(rules.reserved_tac_prefixes, known_tacs),
         bad_row_threshold=bad_row_threshold,
-        merge_options={
-            "operator": operator,
-            "now": now,
-            "rules": rules,
-            "judge": reader.authenticity,
-            "screen": ImeiScreen(rules.reserved_tac_prefixes, known_tacs),
-            "clone_imsi_threshold": clone_rules.imsi_threshold,
-        },
         clone_rules=clone_rules,
     )
     if postgres:
@@ -189,19 +186,29 @@ def _merge_or_refuse(
     savepoint: NestedTransaction | None,
     *,
     report: UploadReport,
+    operator: str,
+    now: datetime,
+    rules: Rules,
+    reader: ObservationReader,
+    screen: ImeiScreen,
     bad_row_threshold: float,
-    merge_options: dict[str, Any],
     clone_rules: CloneRules,
 ) -> None:
     """Merge what is staged, unless the file has too many bad rows; then nothing remains."""
-    now, rules, operator = merge_options["now"], merge_options["rules"], merge_options["operator"]
     try:
         report.rows_accepted = report.rows_total - report.errors_total
         report.refuse_if_too_bad(bad_row_threshold)
     except FileRefused as refusal:
         _refused(report, refusal, stage, savepoint)
         return
-    report.counts = stage.merge(**merge_options)
+    report.counts = stage.merge(
+        operator=operator,
+        now=now,
+        rules=rules,
+        judge=reader.authenticity,
+        screen=screen,
+        clone_imsi_threshold=clone_rules.imsi_threshold,
+    )
     report.counts["clones_suspected"] = detect_clones(
         conn, stage.resighted_imeis(), now=now, rules=rules, clone_rules=clone_rules
     )
