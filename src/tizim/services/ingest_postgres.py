@@ -19,30 +19,22 @@ from typing import IO, Any
 from sqlalchemy import (
     Boolean,
     Connection,
-    DateTime,
     String,
     cast,
     column,
-    false,
-    func,
-    insert,
-    literal,
     null,
     select,
     table,
     text,
-    type_coerce,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from tizim.domain.rules import Rules
-from tizim.domain.status import ListName
 from tizim.services.imei_screen import WIDTH, ImeiScreen
 from tizim.services.observations import Observation
-from tizim.storage.schema import imeis, status_changes
-from tizim.storage.status_sql import status_sql
+from tizim.storage.bulk_status import insert_new_with_status
+from tizim.storage.schema import imeis
 from tizim.storage.types import UtcDateTime
 
 STAGING = "tizim_obs_staging"
@@ -58,14 +50,6 @@ SCREEN_BATCH = 65536
 ANALYZE_AFTER_ROWS = 100_000
 Judge = Callable[[str], str | None]
 """The authenticity verdict of one 15-digit IMEI (ObservationReader.authenticity)."""
-_FLAGS = (
-    "trusted_source",
-    "verified",
-    "paired",
-    "gsma_blacklisted",
-    "reported_stolen",
-    "clone_suspected",
-)
 
 
 class PostgresObservationStage:
@@ -350,11 +334,9 @@ def insert_new_imeis(
     """Insert the IMEIs met for the first time with their list already computed; returns how many.
 
     Half the work of a first load is avoided this way: instead of inserting each new IMEI as
-    `unknown` and rewriting the row in `refresh_statuses`, its status comes from the same
-    `status_sql` expression (applied to its staged facts) and its history row is written as
-    refresh would write it (from `unknown`). The IMEIs are those flagged `new` in the per-IMEI
-    staging, inserted in key order. With `skip_existing` an IMEI a concurrent load inserted
-    first is left to it (ON CONFLICT DO NOTHING); without, it is a unique violation.
+    `unknown` and rewriting the row in `refresh_statuses`, its status and its history row come
+    from `bulk_status` (the one SQL rule, applied to its staged facts). The IMEIs are those
+    flagged `new` in the per-IMEI staging; `skip_existing` as in `insert_new_with_status`.
     """
     staged = table(
         PER_IMEI,
@@ -364,64 +346,13 @@ def insert_new_imeis(
         column("last_seen_at", UtcDateTime),
         column("new", Boolean),
     )
-    fresh = (
-        select(
-            staged.c.imei,
-            staged.c.invalid_reason,
-            staged.c.first_seen_at,
-            staged.c.last_seen_at,
-            *(false().label(flag) for flag in _FLAGS),
-            type_coerce(cast(null(), DateTime(timezone=True)), UtcDateTime).label("retired_at"),
-        )
-        .where(staged.c.new)
-        .subquery("fresh")
+    rows = select(
+        staged.c.imei,
+        cast(null(), imeis.c.device_id.type).label("device_id"),
+        staged.c.invalid_reason,
+        staged.c.first_seen_at,
+        staged.c.last_seen_at,
+    ).where(staged.c.new)
+    return insert_new_with_status(
+        conn, rows, now=now, rules=rules, source=source, skip_existing=skip_existing
     )
-    status = status_sql(fresh, now, rules, "postgresql")  # type: ignore[arg-type]
-    moment = literal(now, UtcDateTime)
-    inserted = (
-        pg_insert(imeis)
-        .from_select(
-            [
-                "imei",
-                "invalid_reason",
-                "first_seen_at",
-                "last_seen_at",
-                "list",
-                "reasons",
-                "grace_deadline",
-                "list_since",
-            ],
-            select(
-                fresh.c.imei,
-                fresh.c.invalid_reason,
-                fresh.c.first_seen_at,
-                fresh.c.last_seen_at,
-                status.list,
-                status.reasons,
-                status.grace_deadline,
-                moment,
-            ).order_by(fresh.c.imei),  # in index order: far fewer pages touched per insert
-        )
-        .returning(imeis.c.imei, imeis.c.list, imeis.c.reasons)
-    )
-    if skip_existing:
-        inserted = inserted.on_conflict_do_nothing(index_elements=["imei"])
-    inserted = inserted.cte("inserted")
-    recorded = (
-        insert(status_changes)
-        .from_select(
-            ["imei", "from_list", "to_list", "reasons", "source", "detail", "changed_at"],
-            select(
-                inserted.c.imei,
-                literal(ListName.UNKNOWN.value, String),
-                inserted.c.list,
-                inserted.c.reasons,
-                literal(source, String),
-                null(),
-                moment,
-            ),
-        )
-        .returning(status_changes.c.id)
-        .cte("recorded")
-    )
-    return int(conn.execute(select(func.count()).select_from(recorded)).scalar_one())

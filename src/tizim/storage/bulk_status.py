@@ -117,7 +117,8 @@ def upsert_imeis_with_status(
     try:
         with conn.begin_nested():
             return UpsertCounts(
-                _insert_new(conn, new_rows, now=now, rules=rules, source=source), existing
+                insert_new_with_status(conn, new_rows, now=now, rules=rules, source=source),
+                existing,
             )
     except IntegrityError:
         pass  # an IMEI inserted by a concurrent transaction: see the docstring
@@ -187,18 +188,30 @@ def _history(upserted: Any, now: datetime, source: str) -> Any:
     )
 
 
-def _insert_new(
-    conn: Connection, rows: Select[tuple[object, ...]], *, now: datetime, rules: Rules, source: str
+def insert_new_with_status(
+    conn: Connection,
+    rows: Select[tuple[object, ...]],
+    *,
+    now: datetime,
+    rules: Rules,
+    source: str,
+    skip_existing: bool = False,
 ) -> int:
-    """Plain INSERT of IMEIs believed new, with their history; returns the history rows."""
+    """INSERT of IMEIs believed new, with their status and history; returns the history rows.
+
+    `rows` as for `upsert_imeis_with_status`. Without `skip_existing` an IMEI another
+    transaction inserted meanwhile is a unique violation (callers hold a savepoint for that
+    case); with it, that IMEI is left to the other transaction (ON CONFLICT DO NOTHING).
+    """
     columns, values = _with_status(rows, now, rules)
     inserted = (
-        insert(imeis)
+        pg_insert(imeis)
         .from_select(columns, values)
         .returning(imeis.c.imei, imeis.c.list, imeis.c.reasons)
-        .cte("inserted")
     )
-    recorded = _history(inserted, now, source)
+    if skip_existing:
+        inserted = inserted.on_conflict_do_nothing(index_elements=["imei"])
+    recorded = _history(inserted.cte("inserted"), now, source)
     return int(conn.execute(select(func.count()).select_from(recorded)).scalar_one())
 
 
