@@ -251,22 +251,14 @@ class StatusIndex:
         return self.check(imei).list.value
 
     def stored_status(self, key: int) -> str | None:
-        """The S13 hot path: the list of a known 15-digit IMEI (as an int) now, else None.
+        """The list of a known 15-digit IMEI (as an int) now, else None.
 
-        `_Table.find` inlined: a Python call costs as much as a probe.
+        (The production S13 path, `RealtimeChecks.equipment_status`, inlines this probe.)
         """
         table = self._table
-        keys, size = table.keys, table.size
-        slot = ((key * HASH_MIX) & MASK64) % size
-        while True:
-            found = keys[slot]
-            if found == key:
-                break
-            if found == EMPTY:
-                return None
-            slot += 1
-            if slot == size:
-                slot = 0
+        slot = table.find(key)
+        if slot < 0:
+            return None
         value = table.values[slot]
         code = value & 3
         if code == GREY and 0 < value >> 2 <= self.today():
