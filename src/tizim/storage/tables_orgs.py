@@ -5,7 +5,7 @@ Issue 4. Every table here hangs on the shared `metadata`, so the migration check
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, UniqueConstraint
+from sqlalchemy import Column, Index, String, Table, Text, UniqueConstraint
 
 from tizim.storage.schema import metadata
 from tizim.storage.types import BigId, UtcDateTime
@@ -47,6 +47,7 @@ registrations = Table(
 )
 
 # An IMEI another organisation already registered: kept for registry staff, not overwritten.
+# Staff close it (migration 0008): keep the existing registration or transfer it, saying why.
 registration_conflicts = Table(
     "registration_conflicts",
     metadata,
@@ -58,6 +59,9 @@ registration_conflicts = Table(
     Column("upload_id", BigId),
     Column("detected_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),
+    Column("resolution", String(16)),  # keep_existing | transfer
+    Column("resolved_by", String(64)),
+    Column("resolution_note", Text),
 )
 
 repairs = Table(
