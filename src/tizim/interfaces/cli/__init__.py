@@ -5,6 +5,7 @@ from __future__ import annotations
 # Each module registers its commands on `app` when imported.
 from tizim.interfaces.cli import (  # noqa: F401
     applications,
+    conflicts,
     core,
     feeds,
     operator,

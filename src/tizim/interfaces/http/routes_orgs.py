@@ -1,15 +1,15 @@
-"""Organisations and API keys over HTTP (registry staff), and `GET /me` for any caller."""
+"""Organisations, API keys and registration conflicts over HTTP (registry staff); `GET /me`."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from tizim.interfaces.http.auth import AnyCaller, StaffCaller
-from tizim.interfaces.http.deps import DbConn, Now
+from tizim.interfaces.http.deps import CurrentRules, DbConn, Now
 from tizim.services.orgs import (
     Organisation,
     OrganisationError,
@@ -19,7 +19,15 @@ from tizim.services.orgs import (
     list_organisations,
     revoke_api_key,
 )
-from tizim.storage.tables_orgs import registration_conflicts
+from tizim.services.registration_conflicts import (
+    ConflictAlreadyResolved,
+    ConflictNotFound,
+    ConflictResolutionError,
+    ConflictState,
+    Resolution,
+    list_conflicts,
+    resolve_conflict,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["organisations"])
 
@@ -95,12 +103,46 @@ def revoke_key(key_id: str, caller: StaffCaller, conn: DbConn, now: Now) -> dict
     }
 
 
+class ConflictResolutionIn(BaseModel):
+    resolution: Resolution
+    note: Annotated[str, Field(min_length=1, max_length=2000, description="Why: required")]
+
+
 @router.get("/registration-conflicts", summary="IMEIs registered by two organisations")
-def get_conflicts(caller: StaffCaller, conn: DbConn, limit: int = 1000) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(registration_conflicts)
-        .where(registration_conflicts.c.resolved_at.is_(None))
-        .order_by(registration_conflicts.c.id)
-        .limit(min(max(limit, 1), 10_000))
-    )
-    return [dict(row._mapping) for row in rows]
+def get_conflicts(
+    caller: StaffCaller, conn: DbConn, state: ConflictState = ConflictState.OPEN, limit: int = 1000
+) -> list[dict[str, Any]]:
+    found = list_conflicts(conn, state=state, limit=min(max(limit, 1), 10_000))
+    return [asdict(conflict) for conflict in found]
+
+
+@router.post(
+    "/registration-conflicts/{conflict_id}/resolution",
+    summary="Resolve a registration conflict: keep the existing registration or transfer it",
+)
+def resolve(
+    conflict_id: int,
+    body: ConflictResolutionIn,
+    caller: StaffCaller,
+    conn: DbConn,
+    now: Now,
+    rules: CurrentRules,
+) -> dict[str, Any]:
+    """Answers the resolved conflict; 404 for an unknown id, 409 if already resolved."""
+    try:
+        conflict = resolve_conflict(
+            conn,
+            conflict_id=conflict_id,
+            resolution=body.resolution,
+            note=body.note,
+            resolved_by=caller.code,
+            now=now,
+            rules=rules,
+        )
+    except ConflictNotFound as error:
+        raise HTTPException(404, str(error)) from None
+    except ConflictAlreadyResolved as error:
+        raise HTTPException(409, str(error)) from None
+    except ConflictResolutionError as error:
+        raise HTTPException(422, str(error)) from None
+    return asdict(conflict)
