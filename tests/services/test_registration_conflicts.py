@@ -150,11 +150,13 @@ def test_a_conflict_is_resolved_once_and_unknown_ids_are_refused(
         resolve(registry, 999, Resolution.KEEP_EXISTING)
 
 
-def test_a_blank_note_is_refused_and_the_conflict_stays_open(
+def test_a_blank_note_or_unknown_resolution_is_refused_and_the_conflict_stays_open(
     registry: Runtime, conflict_id: int
 ) -> None:
     with pytest.raises(ConflictResolutionError, match="needs a note"):
         resolve(registry, conflict_id, Resolution.TRANSFER, note="   ")
+    with pytest.raises(ConflictResolutionError, match="keep_existing, transfer"):
+        resolve(registry, conflict_id, "merge", note="both")  # type: ignore[arg-type]
     with registry.engine.connect() as conn:
         assert [c.id for c in list_conflicts(conn)] == [conflict_id]
     assert holder(registry)[0] == "IMP-A"

@@ -113,9 +113,11 @@ def resolve_conflict(
 ) -> RegistrationConflict:
     """Close an open conflict as staff decided; returns it as it now stands.
 
-    Raises ConflictNotFound, ConflictAlreadyResolved, or ConflictResolutionError for a
-    blank note or staff name. Everything happens in the caller's transaction.
+    Raises ConflictNotFound, ConflictAlreadyResolved, or ConflictResolutionError for an
+    unknown resolution, a blank note or staff name. Everything happens in the caller's transaction.
     """
+    if resolution not in set(Resolution):
+        raise ConflictResolutionError(f"a resolution is one of {', '.join(Resolution)}")
     resolution = Resolution(resolution)
     note, resolved_by = note.strip(), resolved_by.strip()
     if not note:
