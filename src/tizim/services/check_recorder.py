@@ -23,11 +23,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import islice, repeat
 from operator import itemgetter
 
+import numpy as np
 from sqlalchemy import Connection, Engine, func, select
 
 from tizim.clock import Clock, SystemClock
@@ -46,6 +47,9 @@ FLUSH_SECONDS = 1.0
 REFRESH_SOURCE = "realtime-check"
 
 Key = tuple[str, str, str]  # imei, operator, imsi
+# A burst of S13 checks answered at once: 15-digit IMEIs (int64), their User-Names (rows of
+# ASCII bytes, one row per IMEI) or None, the Origin-Realm, the time they were answered.
+S13Block = tuple[np.ndarray, "np.ndarray | None", "str | None", float]
 
 
 class CheckRecorder:
@@ -67,6 +71,7 @@ class CheckRecorder:
         self._queue: deque[tuple[str, str, str, float]] = deque()
         # (imei, origin realm, imsi or "", seconds); RealtimeChecks appends to it directly
         self.s13_queue: deque[tuple[str, str | None, str, float]] = deque()
+        self.s13_blocks: deque[S13Block] = deque()  # RealtimeChecks.equipment_codes appends
         # (origin realm, IMSI or "") -> operator code; RealtimeChecks sets its directory's
         self.s13_operator: Callable[[str | None, str], str] = _s13_realm
         self._pending: dict[Key, list[float]] = {}  # drained, not yet written
@@ -106,7 +111,8 @@ class CheckRecorder:
 
     @property
     def queued(self) -> int:
-        return len(self._queue) + len(self.s13_queue) + len(self._pending)
+        blocks = sum(len(block[0]) for block in list(self.s13_blocks))
+        return len(self._queue) + len(self.s13_queue) + blocks + len(self._pending)
 
     def flush(self) -> int:
         """Write everything queued so far; returns how many sighting rows were written."""
@@ -138,6 +144,7 @@ class CheckRecorder:
         for _ in range(len(queue)):
             imei, operator, imsi, seen = popleft()
             _fold(pending, (imei, operator, imsi), seen, seen)
+        self._drain_blocks()
         s13 = self.s13_queue
         checks = list(islice(iter(s13.popleft, None), len(s13)))  # popped at C speed
         if not checks:
@@ -153,6 +160,56 @@ class CheckRecorder:
         for key, seen in first.items():
             imei, realm, imsi = key
             _fold(pending, (imei, resolve(realm, imsi), imsi), seen, last[key])
+
+    def _drain_blocks(self) -> None:
+        """Fold the S13 bursts: one first and one last time per IMEI-realm-IMSI.
+
+        Hundreds of thousands of checks a second, so the fold is numpy's: blocks of one
+        realm and User-Name width are concatenated, their distinct (IMEI, User-Name) pairs
+        found by one sort, and only those pairs become strings (the realm an operator).
+        """
+        blocks = self.s13_blocks
+        drained = list(islice(iter(blocks.popleft, None), len(blocks)))
+        groups: dict[tuple[str | None, int], list[S13Block]] = {}
+        for block in drained:
+            width = 0 if block[1] is None else block[1].shape[1]
+            groups.setdefault((block[2], width), []).append(block)
+        resolve, pending = self.s13_operator, self._pending
+        for (realm, width), group in groups.items():
+            for imei, imsi, first, last in _distinct_checks(group, width):
+                _fold(pending, (f"{imei:015d}", resolve(realm, imsi), imsi), first, last)
+
+
+def _distinct_checks(blocks: list[S13Block], width: int) -> Iterator[tuple[int, str, float, float]]:
+    """(IMEI, User-Name, first time, last time) per distinct pair in blocks of one width.
+
+    One `lexsort` by IMEI and the User-Name bytes (read as big-endian 8-byte words, so the
+    words compare as the bytes do), then the runs of equal pairs give the times. (numpy's
+    bytes items drop trailing NULs: `ljust` puts back those of a User-Name of `width`.)
+    """
+    imeis = np.concatenate([block[0] for block in blocks])
+    times = np.repeat([block[3] for block in blocks], [len(block[0]) for block in blocks])
+    count = len(imeis)
+    words = np.zeros((count, -(-width // 8) * 8), np.uint8)
+    if width:
+        words[:, :width] = np.concatenate([block[1] for block in blocks if block[1] is not None])
+    columns = words.view(">u8")
+    order = np.lexsort((*columns.T[::-1], imeis))
+    imeis, columns, times = imeis[order], columns[order], times[order]
+    starts = np.ones(count, bool)
+    starts[1:] = (imeis[1:] != imeis[:-1]) | (columns[1:] != columns[:-1]).any(axis=1)
+    firsts = np.flatnonzero(starts)
+    users: Iterable[str] = repeat("")
+    if width:
+        items = words[order[firsts]].view(f"S{words.shape[1]}").ravel().tolist()
+        users = (user.ljust(width, b"\0").decode("ascii") for user in items)
+    yield from zip(
+        imeis[firsts].tolist(),
+        users,
+        np.minimum.reduceat(times, firsts).tolist(),
+        np.maximum.reduceat(times, firsts).tolist(),
+        strict=False,
+    )
 
 
 _S13_KEY = itemgetter(0, 1, 2)

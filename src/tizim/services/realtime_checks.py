@@ -17,11 +17,12 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy import Engine
 
 from tizim.clock import Clock
 from tizim.domain.rules import Rules
-from tizim.services.check_recorder import CheckRecorder
+from tizim.services.check_recorder import CheckRecorder, S13Block
 from tizim.services.index_follower import IndexFollower
 from tizim.services.status_index import (
     CODE_WORDS,
@@ -99,10 +100,12 @@ class RealtimeChecks:
         self._record = recorder.record if recorder is not None else _ignore
         self._record_s13 = recorder.record_s13 if recorder is not None else _ignore
         self._s13_append: Callable[[tuple[str, str | None, str, float]], None] = _ignore_one
+        self._s13_blocks: Callable[[S13Block], None] | None = None
         self._seconds = clock_seconds(index.clock)
         if recorder is not None:  # the drain, not the answer, finds an S13 check's operator
             recorder.s13_operator = self._s13_operator
             self._s13_append = recorder.s13_queue.append
+            self._s13_blocks = recorder.s13_blocks.append
             self._seconds = recorder.seconds
 
     @classmethod
@@ -177,6 +180,24 @@ class RealtimeChecks:
         if answer.imei is not None:
             self._record_s13(answer.imei, origin_realm, imsi)
         return answer.list.value
+
+    def equipment_codes(
+        self, imeis: np.ndarray, imsis: np.ndarray | None, origin_realm: str | None
+    ) -> np.ndarray:
+        """S13 for a burst of requests: list codes of 15-digit IMEIs (int64) at once.
+
+        WHITE/BLACK/GREY where the index holds the IMEI, and those checks are queued as
+        sightings (one block: the IMEIs, their User-Names as a 2-D array of ASCII bytes or
+        None, the realm, one time); -1 where it does not: the caller asks
+        `equipment_status` for those, which judges and records them one by one.
+        """
+        codes, all_found = self.index.codes(imeis)
+        if self._s13_blocks is not None:
+            if not all_found:
+                found = codes >= 0
+                imeis, imsis = imeis[found], None if imsis is None else imsis[found]
+            self._s13_blocks((imeis, imsis, origin_realm, self._seconds()))
+        return codes
 
     def _s13_operator(self, origin_realm: str | None, imsi: str | None) -> str:
         """`OperatorDirectory.for_s13`, memoised by realm and IMSI prefix (run per check by

@@ -57,6 +57,7 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # 2^64, as numpy's uint64 does) scatters them.
 HASH_MIX = 0x9E3779B97F4A7C15
 MASK64 = 0xFFFFFFFFFFFFFFFF
+_MIX = np.uint64(HASH_MIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +78,16 @@ class IndexAnswer:
 class _Table:
     """One generation of the hash table. Replaced whole on growth, never resized."""
 
-    __slots__ = ("count", "keys", "size", "values")
+    __slots__ = ("count", "key_view", "keys", "size", "value_view", "values")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.keys = array("q", [EMPTY]) * size
         self.values = array("i", [0]) * size
         self.count = 0
+        # numpy views of the same memory, for probing many keys at once (`StatusIndex.codes`)
+        self.key_view = np.frombuffer(self.keys, dtype=np.int64)
+        self.value_view = np.frombuffer(self.values, dtype=np.int32)
 
     def find(self, key: int) -> int:
         """The slot holding `key`, or the empty slot where it would go (as -1 - slot)."""
@@ -111,8 +115,7 @@ class _Table:
 
     def fill(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Insert many distinct keys at once (linear probing, resolved in numpy rounds)."""
-        table_keys = np.frombuffer(self.keys, dtype=np.int64)
-        table_values = np.frombuffer(self.values, dtype=np.int32)
+        table_keys, table_values = self.key_view, self.value_view
         slots = (keys.astype(np.uint64) * np.uint64(HASH_MIX)) % np.uint64(self.size)
         slots = slots.astype(np.int64)
         pending = np.arange(len(keys))
@@ -130,9 +133,28 @@ class _Table:
         self.count += len(keys)
 
     def items(self) -> tuple[np.ndarray, np.ndarray]:
-        table_keys = np.frombuffer(self.keys, dtype=np.int64)
-        used = table_keys != EMPTY
-        return table_keys[used].copy(), np.frombuffer(self.values, dtype=np.int32)[used].copy()
+        used = self.key_view != EMPTY
+        return self.key_view[used].copy(), self.value_view[used].copy()
+
+    def slots(self, keys: np.ndarray) -> tuple[np.ndarray, bool]:
+        """Each key's slot, or -1 where it is absent, and whether none is absent.
+
+        The first probe is one numpy gather for all keys; the longer chains (a key whose
+        first slot holds another key) are walked one by one.
+        """
+        slots = ((keys.view(np.uint64) * _MIX) % np.uint64(self.size)).view(np.int64)
+        found = self.key_view[slots]
+        if found.tobytes() == keys.tobytes():  # every key at its first slot
+            return slots, True
+        elsewhere = np.flatnonzero(found != keys)
+        all_found = True
+        find = self.find
+        for row, key in zip(elsewhere.tolist(), keys[elsewhere].tolist(), strict=True):
+            slot = find(key)
+            if slot < 0:
+                slot, all_found = -1, False
+            slots[row] = slot
+        return slots, all_found
 
 
 def clock_seconds(clock: Clock) -> Callable[[], float]:
@@ -264,6 +286,26 @@ class StatusIndex:
         if code == GREY and 0 < value >> 2 <= self.today():
             return "black"
         return CODE_WORDS[code]
+
+    def codes(self, keys: np.ndarray) -> tuple[np.ndarray, bool]:
+        """`stored_status` for many 15-digit IMEIs (int64) at once, as list codes.
+
+        WHITE, BLACK or GREY per key (a grey IMEI past its deadline is BLACK), -1 where the
+        key is not in the index; and whether every key is. The S13 server answers a burst
+        of pipelined requests with one call instead of one probe each
+        (`interfaces/diameter/burst.py`).
+        """
+        table = self._table  # one reference: a concurrent growth swap is seen whole or not
+        slots, all_found = table.slots(keys)
+        values = table.value_view[slots]
+        lists = values & 3
+        # a grey value with a deadline is (day << 2) | GREY, so >= 6; past if day <= today
+        stale = (values <= (self.today() << 2) | GREY) & (values > GREY)
+        if stale.any():
+            lists[stale & (lists == GREY)] = BLACK
+        if not all_found:
+            lists[slots < 0] = -1
+        return lists, all_found
 
     def check(self, raw: str) -> IndexAnswer:
         """The full answer for one raw IMEI/IMEISV input, with the grace deadline."""

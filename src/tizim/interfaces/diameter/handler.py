@@ -20,6 +20,7 @@ import logging
 import struct
 
 from tizim.interfaces.diameter import avps as A
+from tizim.interfaces.diameter.burst import Codes
 from tizim.interfaces.diameter.codec import encode_avp
 from tizim.interfaces.diameter.layout import LAYOUT_KEY, Lookup, MicrLayout, learn, status_failed
 from tizim.interfaces.diameter.messages import Answers
@@ -43,10 +44,17 @@ _AVP_HEADER = struct.Struct(">II")
 class Handler:
     """Shared by every connection of one server: the status lookup and answer encoders."""
 
-    def __init__(self, lookup: Lookup, answers: Answers, max_length: int = DEFAULT_MAX_LENGTH):
+    def __init__(
+        self,
+        lookup: Lookup,
+        answers: Answers,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        codes: Codes | None = None,
+    ):
         self.lookup = lookup
         self.answers = answers
         self.max_length = max_length
+        self.codes = codes  # the status source's burst lookup, if it has one (`burst.py`)
 
     def handle(self, msg: bytes, host_ip: str) -> tuple[bytes | None, bool]:
         """Answer one framed message; returns (answer or None, close the connection after)."""
@@ -104,7 +112,7 @@ class Handler:
                     msg, session, error.result_code, error.reason, error.failed_avp
                 )
             return answer, None
-        layout = learn(msg, request, spans, self.lookup, answers)
+        layout = learn(msg, request, spans, self.lookup, answers, self.codes)
         if layout is not None:
             learned = layout.answer(msg)
             if learned is not None:  # always, since the scan decoded the same values

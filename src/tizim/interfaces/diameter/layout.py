@@ -28,6 +28,7 @@ from itertools import pairwise
 from operator import itemgetter
 
 from tizim.interfaces.diameter import avps as A
+from tizim.interfaces.diameter.burst import MIN_BURST, BurstAnswerer, Codes, burst_answerer
 from tizim.interfaces.diameter.messages import Answers
 from tizim.interfaces.diameter.requests import Micr, Spans
 
@@ -51,6 +52,7 @@ class MicrLayout:
 
     __slots__ = (
         "answers",
+        "burst",
         "constants",
         "cut_constants",
         "cut_values",
@@ -70,6 +72,7 @@ class MicrLayout:
         constants: list[tuple[int, int]],
         lookup: Lookup,
         answers: Answers,
+        codes: Codes | None = None,
     ) -> None:
         # At least two segments (the header before the ids, the Session-Id's AVP header),
         # so the getter returns a tuple, not a lone item.
@@ -93,11 +96,25 @@ class MicrLayout:
         self.parts = answers.mica_parts(msg, len(micr.session_avp))
         self.lookup = lookup
         self.answers = answers
+        self.burst: BurstAnswerer | None = None
+        if codes is not None:
+            variable = [span for span in spans if span != (0, 0)]
+            self.burst = burst_answerer(
+                msg,
+                variable=variable,
+                imei=spans.imei,
+                imsi=spans.imsi if self.has_imsi else None,
+                session_avp=session_avp,
+                answer_head=self.parts["white"][0] if "white" in self.parts else b"",
+                answer_tails={word: parts[1] for word, parts in self.parts.items()},
+                codes=codes,
+                realm=self.realm,
+            )
 
     def answer(self, msg: bytes) -> bytes | None:
         """The answer to the complete message `msg`, or None if it is not of this layout."""
         out: list[bytes] = []
-        self.answer_run(msg, 0, out)
+        self.answer_each(msg, 0, out, 1)
         return out[0] if out else None
 
     def answer_run(self, buf: bytes, pos: int, out: list[bytes]) -> int:
@@ -105,10 +122,35 @@ class MicrLayout:
 
         Appends their answers to `out` and returns where the run stopped: at the end of the
         bytes, a partial message, or a message that is not of this layout (which the caller
-        scans in full). A run, not one message per call, because a peer sends the same shape
-        back to back and the attribute loads below would otherwise be paid per message.
-        A message is only ever declined before its status lookup, so a fallback to the full
-        scan never records a check twice.
+        scans in full). Bursts of plain requests go to the `BurstAnswerer`; a message it
+        stops at is answered (or declined) here one by one, and if the burst made no
+        progress the next few are too, so a peer whose requests never suit it (a non-ASCII
+        Session-Id, say) does not pay a failed burst per message.
+        """
+        burst = self.burst
+        if burst is None:
+            return self.answer_each(buf, pos, out, len(buf))
+        burst_bytes = MIN_BURST * self.length
+        size = len(buf)
+        one_by_one = 1
+        while True:
+            if size - pos >= burst_bytes:
+                stop = burst.answer(buf, pos, out, self)
+                one_by_one = 1 if stop > pos else MIN_BURST
+                pos = stop
+            if size - pos < self.length:
+                return pos
+            stop = self.answer_each(buf, pos, out, one_by_one)
+            if stop == pos:
+                return pos
+            pos = stop
+
+    def answer_each(self, buf: bytes, pos: int, out: list[bytes], most: int) -> int:
+        """Answer up to `most` messages of this layout one by one from `buf[pos:]`.
+
+        Returns where it stopped, as `answer_run`. One by one, each request's values are
+        decoded and passed to the status lookup. A message is only ever declined before its
+        status lookup, so a fallback to the full scan never records a check twice.
         """
         length, constants, cut_constants, cut_values = (
             self.length,
@@ -119,7 +161,8 @@ class MicrLayout:
         lookup, realm, parts_of = self.lookup, self.realm, self.parts.get
         has_version, has_imsi = self.has_version, self.has_imsi
         size = len(buf)
-        while size - pos >= length:
+        stop = min(size, pos + most * length)
+        while stop - pos >= length:
             msg = buf[pos : pos + length]
             if cut_constants(msg) != constants:
                 break
@@ -146,7 +189,12 @@ class MicrLayout:
 
 
 def learn(
-    msg: bytes, micr: Micr, spans: Spans, lookup: Lookup, answers: Answers
+    msg: bytes,
+    micr: Micr,
+    spans: Spans,
+    lookup: Lookup,
+    answers: Answers,
+    codes: Codes | None = None,
 ) -> MicrLayout | None:
     """The layout of a MICR `scan_micr` accepted; None if its spans are not usable."""
     present = [span for span in spans if span != (0, 0)]
@@ -162,7 +210,7 @@ def learn(
         offset = max(offset, stop)
     if offset < len(msg):
         constants.append((offset, len(msg)))
-    return MicrLayout(msg, micr, spans, constants, lookup, answers)
+    return MicrLayout(msg, micr, spans, constants, lookup, answers, codes)
 
 
 def status_failed(answers: Answers, msg: bytes, session_avp: bytes, status: str) -> bytes:

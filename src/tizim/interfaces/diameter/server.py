@@ -31,7 +31,9 @@ class EquipmentStatusSource(Protocol):
     `imei` is the raw IMEI AVP string: 14, 15 or 16 digits, or garbage, which the source
     judges (garbage is "black"); `imsi` is User-Name and `origin_realm` the requesting
     MME's Origin-Realm (which operator asks). Returns "white", "grey", "black" or "unknown".
-    The real one is `tizim.services.realtime_checks.RealtimeChecks`.
+    The real one is `tizim.services.realtime_checks.RealtimeChecks`. A source may also
+    have `equipment_codes(imeis, imsis, origin_realm)`, the same lookup for a burst of
+    pipelined requests at once (`burst.Codes`); the server then answers bursts with it.
     """
 
     def equipment_status(
@@ -105,7 +107,10 @@ async def start_s13_server(
     how to scale past one core: the per-check cost is Python bytecode, not I/O.
     """
     handler = Handler(
-        source.equipment_status, Answers(origin_host, origin_realm), max_message_length
+        source.equipment_status,
+        Answers(origin_host, origin_realm),
+        max_message_length,
+        codes=getattr(source, "equipment_codes", None),
     )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
