@@ -29,6 +29,7 @@ from tizim.services.status_index import (
     EMPTY,
     GREY,
     HASH_MIX,
+    LIST_CODES,
     MASK64,
     IndexAnswer,
     StatusIndex,
@@ -100,7 +101,7 @@ class RealtimeChecks:
         self._record = recorder.record if recorder is not None else _ignore
         self._record_s13 = recorder.record_s13 if recorder is not None else _ignore
         self._s13_append: Callable[[tuple[str, str | None, str, float]], None] = _ignore_one
-        self._s13_blocks: Callable[[S13Block], None] | None = None
+        self._s13_blocks: Callable[[S13Block], None] = _ignore_block
         self._seconds = clock_seconds(index.clock)
         if recorder is not None:  # the drain, not the answer, finds an S13 check's operator
             recorder.s13_operator = self._s13_operator
@@ -182,21 +183,37 @@ class RealtimeChecks:
         return answer.list.value
 
     def equipment_codes(
-        self, imeis: np.ndarray, imsis: np.ndarray | None, origin_realm: str | None
+        self,
+        imeis: np.ndarray,
+        imei_texts: np.ndarray,
+        imsis: np.ndarray | None,
+        origin_realm: str | None,
     ) -> np.ndarray:
-        """S13 for a burst of requests: list codes of 15-digit IMEIs (int64) at once.
+        """S13 for a burst of pipelined requests (`interfaces/diameter/burst.py`) at once.
 
-        WHITE/BLACK/GREY where the index holds the IMEI, and those checks are queued as
-        sightings (one block: the IMEIs, their User-Names as a 2-D array of ASCII bytes or
-        None, the realm, one time); -1 where it does not: the caller asks
-        `equipment_status` for those, which judges and records them one by one.
+        `imeis` are the 15-digit IMEIs (int64) of IMEI AVPs whose digits are the rows of
+        `imei_texts` (ASCII); `imsis` the User-Names as rows of ASCII bytes, or None. Returns
+        a list code per IMEI (WHITE, BLACK, GREY, UNKNOWN). The index answers the burst in
+        one call and its checks are queued as one block (IMEIs, User-Names, realm, time);
+        an IMEI the index does not hold is judged and queued one by one, as
+        `equipment_status` does.
         """
         codes, all_found = self.index.codes(imeis)
-        if self._s13_blocks is not None:
-            if not all_found:
-                found = codes >= 0
-                imeis, imsis = imeis[found], None if imsis is None else imsis[found]
-            self._s13_blocks((imeis, imsis, origin_realm, self._seconds()))
+        if all_found:
+            users = None if imsis is None else imsis.copy()  # not a view of the received bytes
+            self._s13_blocks((imeis, users, origin_realm, self._seconds()))
+            return codes
+        found = codes >= 0
+        check = self.index.check
+        for row in np.flatnonzero(~found).tolist():
+            answer = check(imei_texts[row].tobytes().decode("ascii"))
+            codes[row] = LIST_CODES[answer.list.value]
+            if answer.imei is not None:
+                imsi = None if imsis is None else imsis[row].tobytes().decode("ascii")
+                self._record_s13(answer.imei, origin_realm, imsi)
+        if found.any():
+            users = None if imsis is None else imsis[found]
+            self._s13_blocks((imeis[found], users, origin_realm, self._seconds()))
         return codes
 
     def _s13_operator(self, origin_realm: str | None, imsi: str | None) -> str:
@@ -227,3 +244,7 @@ def _ignore(imei: str, operator: str | None, imsi: str | None) -> None:
 
 def _ignore_one(check: tuple[str, str | None, str, float]) -> None:
     """`_ignore` for the inlined S13 append."""
+
+
+def _ignore_block(block: S13Block) -> None:
+    """`_ignore` for a burst of S13 checks."""

@@ -14,7 +14,7 @@ import random
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from tests.interfaces.diameter.test_s13_layout import TEMPLATES
@@ -127,7 +127,7 @@ pick = st.tuples(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(
     st.lists(
         st.tuples(st.integers(0, len(TEMPLATES) - 1), st.lists(pick, min_size=1, max_size=40)),
@@ -147,6 +147,7 @@ def test_bursts_answer_and_record_as_one_by_one(
     assert at_once[0] == one_by_one[0]
     assert at_once[1] == one_by_one[1]
     assert one_by_one[2] == 0
+    event(f"looked up in bursts: {'some' if at_once[2] else 'none'}")
 
 
 def test_a_burst_of_known_imeis_is_looked_up_at_once() -> None:

@@ -29,24 +29,26 @@ answered in their place by the one-by-one path, which asks the source's `equipme
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from tizim.interfaces.diameter.layout import MicrLayout
-
-# (int64 IMEIs, User-Name rows or None, Origin-Realm) -> codes: 0 white, 1 black, 2 grey,
-# -1 where the index does not hold the IMEI.
-Codes = Callable[[np.ndarray, "np.ndarray | None", "str | None"], np.ndarray]
+# (15-digit IMEIs as int64, the IMEI AVPs' digits as rows of ASCII bytes, the User-Names as
+# rows or None, Origin-Realm) -> one code per IMEI: 0 white, 1 black, 2 grey, 3 unknown.
+# The source records every check it answers.
+Codes = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", "str | None"], np.ndarray]
 
 MIN_BURST = 4  # fewer requests than this are cheaper one by one
 MAX_BURST = 512
 _POWERS_15 = 10 ** np.arange(14, -1, -1, dtype=np.int64)
 _POWERS_14 = _POWERS_15[1:]
+_ZEROS_15 = 48 * int(_POWERS_15.sum())
+UNKNOWN = 3  # the code `Codes` gives a valid IMEI the registry has never seen
 _DOUBLED_DIGIT = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int64)  # Luhn: 2d, digits summed
 _ID_BYTES = (12, 20)
+
+log = logging.getLogger(__name__)
 
 
 class BurstAnswerer:
@@ -64,6 +66,7 @@ class BurstAnswerer:
         "runs",
         "session_apart",
         "template",
+        "unknown",
     )
 
     def __init__(
@@ -76,10 +79,14 @@ class BurstAnswerer:
         imsi: tuple[int, int] | None,
         session: tuple[int, int],
         template: np.ndarray,
+        unknown: tuple[bytes, bytes],
         codes: Codes,
         realm: str | None,
     ) -> None:
         self.length = length
+        self.unknown = (
+            unknown  # the "equipment unknown" answer before the ids, after the Session-Id
+        )
         self.mask = mask
         self.expected = expected
         # count -> (`expected` repeated count times, `count` answer rows of the template)
@@ -100,7 +107,7 @@ class BurstAnswerer:
         self.codes = codes
         self.realm = realm
 
-    def answer(self, buf: bytes, pos: int, out: list[bytes], layout: MicrLayout) -> int:
+    def answer(self, buf: bytes, pos: int, out: list[bytes]) -> int:
         """Answer the plain requests of this layout from `buf[pos:]`; returns where it stopped.
 
         At least `MIN_BURST` whole messages must follow `pos` (the caller checks).
@@ -112,19 +119,24 @@ class BurstAnswerer:
         run = self.runs.get(count) or self._run(count)
         if masked.tobytes() != run[0]:  # stop before the first row of another shape
             count = _first_true((masked != self.expected).any(axis=1))
+            if count == 0:
+                return pos
             rows = rows[:count]
         start, stop = self.imei
-        digits = rows[:, start:stop] - 48
-        if (digits > 9).any():  # 0x3A-0x3F passed the mask: not digits either
-            count = _first_true((digits > 9).any(axis=1))
-            rows, digits = rows[:count], digits[:count]
+        imei_text = rows[:, start:stop]
+        if imei_text.max() > 0x39:  # 0x3A-0x3F passed the mask: not digits either
+            count = _first_true((imei_text > 0x39).any(axis=1))
+            rows, imei_text = rows[:count], imei_text[:count]
         if count == 0:
             return pos
         if count != len(run[1]):
             run = self.runs.get(count) or self._run(count)
-        keys = _imei_keys(digits)
-        imsis = None if self.imsi is None else rows[:, self.imsi[0] : self.imsi[1]].copy()
-        codes = self.codes(keys, imsis, self.realm)
+        imsis = None if self.imsi is None else rows[:, self.imsi[0] : self.imsi[1]]
+        try:
+            codes = self.codes(_imei_keys(imei_text), imei_text, imsis, self.realm)
+        except Exception:  # nothing was recorded: the requests go one by one instead
+            log.exception("equipment status lookup of a burst failed")
+            return pos
         answers = run[1]  # the template rows: only the copied columns and the status change
         copy_from, copy_to = self.copied
         answers[:, copy_to] = rows[:, copy_from]
@@ -133,16 +145,23 @@ class BurstAnswerer:
             answers[:, session_to] = rows[:, session_from]
         answers[:, -1] = codes
         listed = codes.tolist()
-        if -1 not in listed:
+        if UNKNOWN not in listed:
             out.append(answers.tobytes())
             return pos + count * length
         done = 0
+        unknown_head, unknown_tail = self.unknown
+        ids, session = self.copied[0], self.session_apart[0] if self.session_apart else None
         for row, code in enumerate(listed):
-            if code < 0:  # not in the index: judged and recorded one by one, in its place
+            if code == UNKNOWN:  # a valid IMEI the registry has not seen: another answer
                 if row > done:
                     out.append(answers[done:row].tobytes())
-                message_start = pos + row * length
-                layout.answer_each(buf[message_start : message_start + length], 0, out, 1)
+                request = rows[row]
+                head = (
+                    request[ids].tobytes()
+                    if session is None
+                    else (request[12:20].tobytes() + request[session].tobytes())
+                )
+                out.append(unknown_head + head + unknown_tail)
                 done = row + 1
         if done < count:
             out.append(answers[done:].tobytes())
@@ -162,11 +181,12 @@ def _first_true(flags: np.ndarray) -> int:
     return int(np.argmax(flags))
 
 
-def _imei_keys(digits: np.ndarray) -> np.ndarray:
-    """The 15-digit IMEIs as int64: as given, or the first 14 digits and their check digit."""
-    if digits.shape[1] == 15:
-        return digits @ _POWERS_15
-    body = digits[:, :14]
+def _imei_keys(text: np.ndarray) -> np.ndarray:
+    """The 15-digit IMEIs as int64 from rows of ASCII digits: as given, or the first 14
+    digits and their check digit."""
+    if text.shape[1] == 15:
+        return text @ _POWERS_15 - _ZEROS_15  # the digits' weights, less those of "0" * 15
+    body = text[:, :14] - 48
     total = body[:, 0::2].sum(axis=1, dtype=np.int64) + _DOUBLED_DIGIT[body[:, 1::2]].sum(axis=1)
     return body @ _POWERS_14 * 10 + (10 - total % 10) % 10
 
@@ -178,20 +198,19 @@ def burst_answerer(
     imei: tuple[int, int],
     imsi: tuple[int, int] | None,
     session_avp: tuple[int, int],
-    answer_head: bytes,
-    answer_tails: dict[str, bytes],
+    parts: Mapping[str, tuple[bytes, bytes]],
     codes: Codes,
     realm: str | None,
 ) -> BurstAnswerer | None:
     """The burst answerer of a layout, or None where its requests cannot be answered so.
 
-    `variable` lists the spans of the values (ids excluded), `answer_head` the answer's first
-    12 bytes and `answer_tails` what follows its Session-Id per status word.
+    `variable` lists the spans of the values (ids excluded); `parts` gives per status word
+    the answer's bytes before the ids and after the Session-Id (`Answers.mica_parts`).
     """
-    tails = [answer_tails.get(word) for word in ("white", "black", "grey")]
-    if imei[1] - imei[0] not in (14, 15, 16) or any(tail is None for tail in tails):
+    words = ("white", "black", "grey", "unknown")
+    if imei[1] - imei[0] not in (14, 15, 16) or any(word not in parts for word in words):
         return None
-    white, black, grey = (tail for tail in tails if tail is not None)
+    (head, white), (_, black), (_, grey) = (parts[word] for word in words[:3])
     # the three success answers differ only in the Equipment-Status value, the last byte
     if not (white[:-1] == black[:-1] == grey[:-1]) or (white[-1], black[-1], grey[-1]) != (
         0,
@@ -210,7 +229,7 @@ def burst_answerer(
     mask[_ID_BYTES[0] : _ID_BYTES[1]] = 0
     expected[_ID_BYTES[0] : _ID_BYTES[1]] = 0
     session = msg[session_avp[0] : session_avp[1]]
-    template = np.frombuffer(answer_head + bytes(8) + session + white, np.uint8).copy()
+    template = np.frombuffer(head + bytes(8) + session + white, np.uint8).copy()
     return BurstAnswerer(
         length=length,
         mask=mask,
@@ -219,6 +238,7 @@ def burst_answerer(
         imsi=imsi,
         session=session_avp,
         template=template,
+        unknown=parts["unknown"],
         codes=codes,
         realm=realm,
     )

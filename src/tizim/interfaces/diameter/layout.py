@@ -105,8 +105,7 @@ class MicrLayout:
                 imei=spans.imei,
                 imsi=spans.imsi if self.has_imsi else None,
                 session_avp=session_avp,
-                answer_head=self.parts["white"][0] if "white" in self.parts else b"",
-                answer_tails={word: parts[1] for word, parts in self.parts.items()},
+                parts=self.parts,
                 codes=codes,
                 realm=self.realm,
             )
@@ -135,7 +134,7 @@ class MicrLayout:
         one_by_one = 1
         while True:
             if size - pos >= burst_bytes:
-                stop = burst.answer(buf, pos, out, self)
+                stop = burst.answer(buf, pos, out)
                 one_by_one = 1 if stop > pos else MIN_BURST
                 pos = stop
             if size - pos < self.length:
