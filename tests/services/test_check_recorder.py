@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from tests.support.cli import run_tizim
 from tizim.clock import FixedClock
@@ -112,3 +115,42 @@ def test_operators_are_known_by_the_mcc_mncs_they_declared(registry: Runtime) ->
     assert directory.for_s13("epc.beeline.kz", "401021234567890") == "BEELINE"
     assert directory.for_s13("epc.other.kz", "401021234567890") == "KCELL"
     assert directory.for_s13("roaming.example", "250011234567890") == "s13:roaming.example"
+
+
+def test_stop_retries_a_write_the_database_turns_away(registry: Runtime) -> None:
+    """At shutdown several processes flush at once; one refused write must not lose checks."""
+    clock = FixedClock(CHECKED_AT)
+    checks = realtime(registry, clock)
+    checks.equipment_status(NEW, None, "401771234567890", "epc.tele2.kz")
+    with registry.engine.begin() as conn:  # a real failure: the table is not there for a while
+        conn.exec_driver_sql("ALTER TABLE sightings RENAME TO sightings_away")
+    restored = threading.Timer(0.4, _restore_sightings, (registry,))
+    restored.start()
+    try:
+        assert checks.recorder is not None
+        checks.recorder.stop(retry_seconds=30)
+    finally:
+        restored.join()
+    with registry.engine.connect() as conn:
+        assert [row.imei for row in conn.execute(select(sightings))] == [NEW]
+    assert checks.recorder.queued == 0
+
+
+def test_stop_gives_up_after_its_retry_time(registry: Runtime) -> None:
+    clock = FixedClock(CHECKED_AT)
+    checks = realtime(registry, clock)
+    checks.equipment_status(NEW, None, "401771234567890", "epc.tele2.kz")
+    with registry.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE sightings RENAME TO sightings_away")
+    try:
+        assert checks.recorder is not None
+        with pytest.raises(DBAPIError):
+            checks.recorder.stop(retry_seconds=0.3)
+        assert checks.recorder.queued == 1  # kept, not dropped
+    finally:
+        _restore_sightings(registry)
+
+
+def _restore_sightings(registry: Runtime) -> None:
+    with registry.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE sightings_away RENAME TO sightings")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ from tizim.storage.schema import tacs
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 1.0
+STOP_RETRY_SECONDS = 30.0
 REFRESH_SOURCE = "realtime-check"
 
 Key = tuple[str, str, str]  # imei, operator, imsi
@@ -95,12 +97,28 @@ class CheckRecorder:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop the thread and write every queued sighting (raises if the database refuses)."""
+    def stop(self, *, retry_seconds: float = STOP_RETRY_SECONDS) -> None:
+        """Stop the thread and write every queued sighting.
+
+        A write that fails is retried for `retry_seconds` (raising after that): at shutdown
+        several processes flush at once (S13 workers), and SQLite turns a writer away at
+        once, without waiting, when another one holds the write lock.
+        """
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
-        self.flush()
+        deadline = time.monotonic() + retry_seconds
+        pause = 0.05
+        while True:
+            try:
+                self.flush()
+                return
+            except Exception:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("writing checked sightings at shutdown failed; retrying")
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_seconds):
