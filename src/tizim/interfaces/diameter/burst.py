@@ -51,15 +51,37 @@ _ID_BYTES = (12, 20)
 log = logging.getLogger(__name__)
 
 
+class Segment:
+    """Requests of one connection accepted for a burst, answered later (`answer_segments`).
+
+    Stands in the connection's list of answers, in the place of its requests' answers,
+    until `answers` holds them.
+    """
+
+    __slots__ = ("answerer", "answers", "rows")
+
+    def __init__(self, answerer: BurstAnswerer, rows: np.ndarray) -> None:
+        self.answerer = answerer
+        self.rows = rows  # a view of the received bytes: one request per row
+        self.answers: list[bytes] = []
+
+
 class BurstAnswerer:
-    """Answers runs of requests of one `MicrLayout`; built by the layout, used by its run."""
+    """Answers runs of requests of one `MicrLayout`; built by the layout, used by its run.
+
+    `key` is equal for the answerers of equal layouts, whichever connection learned them,
+    so the segments of all connections read in one pass of the event loop are answered in
+    one burst (`answer_segments`).
+    """
 
     __slots__ = (
         "codes",
         "copied",
         "expected",
+        "failed",
         "imei",
         "imsi",
+        "key",
         "length",
         "mask",
         "realm",
@@ -82,18 +104,19 @@ class BurstAnswerer:
         unknown: tuple[bytes, bytes],
         codes: Codes,
         realm: str | None,
+        failed: Callable[[bytes], bytes],
     ) -> None:
         self.length = length
-        self.unknown = (
-            unknown  # the "equipment unknown" answer before the ids, after the Session-Id
-        )
+        self.failed = failed  # the answer to a request when the status source raised
         self.mask = mask
         self.expected = expected
         # count -> (`expected` repeated count times, `count` answer rows of the template)
         self.runs: dict[int, tuple[bytes, np.ndarray]] = {}
-        self.imei = imei
-        self.imsi = imsi
+        self.imei = slice(*imei)
+        self.imsi = None if imsi is None else slice(*imsi)
         self.template = template
+        # the "equipment unknown" answer: its bytes before the ids and after the Session-Id
+        self.unknown = unknown
         # request columns -> answer columns: the ids, and the Session-Id AVP after them;
         # one copy when the Session-Id is the first AVP (as it should be), else two
         session_start, session_stop = session
@@ -106,11 +129,16 @@ class BurstAnswerer:
             self.session_apart = slice(session_start, session_stop), session_columns
         self.codes = codes
         self.realm = realm
+        # the constants of the request fix everything else (the answer template, the realm)
+        self.key = (length, mask.tobytes(), expected.tobytes(), imei, imsi, session, id(codes))
 
-    def answer(self, buf: bytes, pos: int, out: list[bytes]) -> int:
-        """Answer the plain requests of this layout from `buf[pos:]`; returns where it stopped.
+    def accept(self, buf: bytes, pos: int, out: list[bytes | Segment]) -> int:
+        """Take the plain requests of this layout from `buf[pos:]` as one `Segment`.
 
-        At least `MIN_BURST` whole messages must follow `pos` (the caller checks).
+        Appends the segment to `out` and returns where it stopped: before the first request
+        that is not plain (another shape, a byte that is not ASCII, an IMEI that is not
+        digits), or at the end. Nothing is looked up yet. At least `MIN_BURST` whole
+        messages must follow `pos` (the caller checks).
         """
         length = self.length
         count = min((len(buf) - pos) // length, MAX_BURST)
@@ -122,50 +150,57 @@ class BurstAnswerer:
             if count == 0:
                 return pos
             rows = rows[:count]
-        start, stop = self.imei
-        imei_text = rows[:, start:stop]
+        imei_text = rows[:, self.imei]
         if imei_text.max() > 0x39:  # 0x3A-0x3F passed the mask: not digits either
             count = _first_true((imei_text > 0x39).any(axis=1))
-            rows, imei_text = rows[:count], imei_text[:count]
-        if count == 0:
-            return pos
-        if count != len(run[1]):
-            run = self.runs.get(count) or self._run(count)
-        imsis = None if self.imsi is None else rows[:, self.imsi[0] : self.imsi[1]]
-        try:
-            codes = self.codes(_imei_keys(imei_text), imei_text, imsis, self.realm)
-        except Exception:  # nothing was recorded: the requests go one by one instead
-            log.exception("equipment status lookup of a burst failed")
-            return pos
-        answers = run[1]  # the template rows: only the copied columns and the status change
+            if count == 0:
+                return pos
+            rows = rows[:count]
+        out.append(Segment(self, rows))
+        return pos + count * length
+
+    def answer_rows(self, rows: np.ndarray) -> tuple[np.ndarray, list[int]]:
+        """Look up and answer requests of this shape (from one or several connections).
+
+        Returns the answer rows (valid until the next call with as many rows) and the code
+        of each; rows coded UNKNOWN need their own answer (`pieces`).
+        """
+        imei_text = rows[:, self.imei]
+        imsis = None if self.imsi is None else rows[:, self.imsi]
+        codes = self.codes(_imei_keys(imei_text), imei_text, imsis, self.realm)
+        answers = (self.runs.get(len(rows)) or self._run(len(rows)))[1]
         copy_from, copy_to = self.copied
         answers[:, copy_to] = rows[:, copy_from]
         if self.session_apart is not None:
             session_from, session_to = self.session_apart
             answers[:, session_to] = rows[:, session_from]
-        answers[:, -1] = codes
-        listed = codes.tolist()
-        if UNKNOWN not in listed:
-            out.append(answers.tobytes())
-            return pos + count * length
-        done = 0
-        unknown_head, unknown_tail = self.unknown
-        ids, session = self.copied[0], self.session_apart[0] if self.session_apart else None
-        for row, code in enumerate(listed):
-            if code == UNKNOWN:  # a valid IMEI the registry has not seen: another answer
+        answers[:, -1] = codes  # the Equipment-Status value's last byte
+        return answers, codes.tolist()
+
+    def pieces(
+        self, answers: np.ndarray, codes: list[int], rows: np.ndarray, start: int, stop: int
+    ) -> list[bytes]:
+        """The answers to rows[start:stop] as bytes, in order."""
+        if UNKNOWN not in codes[start:stop]:
+            return [answers[start:stop].tobytes()]
+        out = []
+        done = start
+        head, tail = self.unknown
+        ids = self.copied[0]
+        for row in range(start, stop):
+            if codes[row] == UNKNOWN:  # a valid IMEI the registry has not seen: its own answer
                 if row > done:
                     out.append(answers[done:row].tobytes())
                 request = rows[row]
-                head = (
-                    request[ids].tobytes()
-                    if session is None
-                    else (request[12:20].tobytes() + request[session].tobytes())
-                )
-                out.append(unknown_head + head + unknown_tail)
+                if self.session_apart is None:
+                    middle = request[ids].tobytes()
+                else:
+                    middle = request[12:20].tobytes() + request[self.session_apart[0]].tobytes()
+                out.append(head + middle + tail)
                 done = row + 1
-        if done < count:
-            out.append(answers[done:].tobytes())
-        return pos + count * length
+        if done < stop:
+            out.append(answers[done:stop].tobytes())
+        return out
 
     def _run(self, count: int) -> tuple[bytes, np.ndarray]:
         """For bursts of `count`: the masked bytes they must show, and answer rows to fill."""
@@ -175,6 +210,32 @@ class BurstAnswerer:
         answers = np.tile(self.template, (count, 1))
         self.runs[count] = expected, answers
         return expected, answers
+
+
+def answer_segments(segments: list[Segment]) -> None:
+    """Answer every segment, one burst per shape: all connections' requests of one layout.
+
+    If the status source fails on a burst, its requests are answered with the failure
+    answer (as one request whose lookup raised is), and nothing of it was recorded.
+    """
+    groups: dict[tuple[object, ...], list[Segment]] = {}
+    for segment in segments:
+        groups.setdefault(segment.answerer.key, []).append(segment)
+    for group in groups.values():
+        answerer = group[0].answerer
+        rows = group[0].rows if len(group) == 1 else np.concatenate([s.rows for s in group])
+        try:
+            answers, codes = answerer.answer_rows(rows)
+        except Exception:
+            log.exception("equipment status lookup of a burst failed")
+            for segment in group:
+                segment.answers = [answerer.failed(row.tobytes()) for row in segment.rows]
+            continue
+        start = 0
+        for segment in group:
+            stop = start + len(segment.rows)
+            segment.answers = answerer.pieces(answers, codes, rows, start, stop)
+            start = stop
 
 
 def _first_true(flags: np.ndarray) -> int:
@@ -201,6 +262,7 @@ def burst_answerer(
     parts: Mapping[str, tuple[bytes, bytes]],
     codes: Codes,
     realm: str | None,
+    failed: Callable[[bytes], bytes],
 ) -> BurstAnswerer | None:
     """The burst answerer of a layout, or None where its requests cannot be answered so.
 
@@ -241,4 +303,5 @@ def burst_answerer(
         unknown=parts["unknown"],
         codes=codes,
         realm=realm,
+        failed=failed,
     )

@@ -20,7 +20,7 @@ import logging
 import struct
 
 from tizim.interfaces.diameter import avps as A
-from tizim.interfaces.diameter.burst import Codes
+from tizim.interfaces.diameter.burst import Codes, Segment, answer_segments
 from tizim.interfaces.diameter.codec import encode_avp
 from tizim.interfaces.diameter.layout import LAYOUT_KEY, Lookup, MicrLayout, learn, status_failed
 from tizim.interfaces.diameter.messages import Answers
@@ -196,6 +196,15 @@ class Connection:
 
     def receive(self, data: bytes) -> tuple[list[bytes], bool]:
         """Feed received bytes; returns the answers to send, and whether to close after."""
+        out, close = self.receive_deferred(data)
+        return resolve(out), close
+
+    def receive_deferred(self, data: bytes) -> tuple[list[bytes | Segment], bool]:
+        """`receive`, with runs of plain MICRs left as `Segment`s to answer in a burst.
+
+        The server answers the segments of every connection read in one pass of its event
+        loop together (`burst.answer_segments`), then sends each connection its answers.
+        """
         if self.closed:
             return [], True
         if self.pending:
@@ -205,7 +214,7 @@ class Connection:
             buf = bytes(self.pending)
         else:
             buf = data
-        out: list[bytes] = []
+        out: list[bytes | Segment] = []
         handler = self.handler
         max_length = handler.max_length
         layouts = self.layouts
@@ -251,8 +260,28 @@ class Connection:
         self.needed = needed
         return out, close
 
-    def _framing(self, out: list[bytes], header: bytes, code: int) -> bool:
+    def _framing(self, out: list[bytes | Segment], header: bytes, code: int) -> bool:
         answer = self.handler.framing_error(header, code)
         if answer is not None:
             out.append(answer)
         return True
+
+
+def resolve(out: list[bytes | Segment]) -> list[bytes]:
+    """Answer the segments in `out` (one burst per shape) and return the answers in order."""
+    segments = [item for item in out if not isinstance(item, bytes)]
+    if not segments:
+        return out  # type: ignore[return-value]  # only bytes
+    answer_segments(segments)
+    return flatten(out)
+
+
+def flatten(out: list[bytes | Segment]) -> list[bytes]:
+    """Answers in order, each answered segment replaced by its answers."""
+    answers: list[bytes] = []
+    for item in out:
+        if isinstance(item, bytes):
+            answers.append(item)
+        else:
+            answers.extend(item.answers)
+    return answers

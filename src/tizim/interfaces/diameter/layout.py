@@ -28,7 +28,13 @@ from itertools import pairwise
 from operator import itemgetter
 
 from tizim.interfaces.diameter import avps as A
-from tizim.interfaces.diameter.burst import MIN_BURST, BurstAnswerer, Codes, burst_answerer
+from tizim.interfaces.diameter.burst import (
+    MIN_BURST,
+    BurstAnswerer,
+    Codes,
+    Segment,
+    burst_answerer,
+)
 from tizim.interfaces.diameter.messages import Answers
 from tizim.interfaces.diameter.requests import Micr, Spans
 
@@ -108,22 +114,28 @@ class MicrLayout:
                 parts=self.parts,
                 codes=codes,
                 realm=self.realm,
+                failed=self._failed,
             )
+
+    def _failed(self, msg: bytes) -> bytes:
+        session_avp = self.cut_values(msg)[1]
+        return status_failed(self.answers, msg, session_avp, "")
 
     def answer(self, msg: bytes) -> bytes | None:
         """The answer to the complete message `msg`, or None if it is not of this layout."""
-        out: list[bytes] = []
-        self.answer_each(msg, 0, out, 1)
-        return out[0] if out else None
+        out: list[bytes | Segment] = []
+        self.answer_each(msg, 0, out, 1)  # one by one: only ever bytes
+        return out[0] if out and isinstance(out[0], bytes) else None
 
-    def answer_run(self, buf: bytes, pos: int, out: list[bytes]) -> int:
+    def answer_run(self, buf: bytes, pos: int, out: list[bytes | Segment]) -> int:
         """Answer the messages of this layout that follow one another from `buf[pos:]`.
 
         Appends their answers to `out` and returns where the run stopped: at the end of the
         bytes, a partial message, or a message that is not of this layout (which the caller
-        scans in full). Bursts of plain requests go to the `BurstAnswerer`; a message it
-        stops at is answered (or declined) here one by one, and if the burst made no
-        progress the next few are too, so a peer whose requests never suit it (a non-ASCII
+        scans in full). Runs of plain requests are taken by the `BurstAnswerer` as a
+        `Segment`, answered later with those of other connections (`answer_segments`); a
+        message it stops at is answered (or declined) here one by one, and if it took none
+        the next few are too, so a peer whose requests never suit it (a non-ASCII
         Session-Id, say) does not pay a failed burst per message.
         """
         burst = self.burst
@@ -134,7 +146,7 @@ class MicrLayout:
         one_by_one = 1
         while True:
             if size - pos >= burst_bytes:
-                stop = burst.answer(buf, pos, out)
+                stop = burst.accept(buf, pos, out)
                 one_by_one = 1 if stop > pos else MIN_BURST
                 pos = stop
             if size - pos < self.length:
@@ -144,7 +156,7 @@ class MicrLayout:
                 return pos
             pos = stop
 
-    def answer_each(self, buf: bytes, pos: int, out: list[bytes], most: int) -> int:
+    def answer_each(self, buf: bytes, pos: int, out: list[bytes | Segment], most: int) -> int:
         """Answer up to `most` messages of this layout one by one from `buf[pos:]`.
 
         Returns where it stopped, as `answer_run`. One by one, each request's values are

@@ -17,7 +17,8 @@ import logging
 import threading
 from typing import Protocol
 
-from tizim.interfaces.diameter.handler import DEFAULT_MAX_LENGTH, Connection, Handler
+from tizim.interfaces.diameter.burst import Segment, answer_segments
+from tizim.interfaces.diameter.handler import DEFAULT_MAX_LENGTH, Connection, Handler, flatten
 from tizim.interfaces.diameter.messages import Answers
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,55 @@ class EquipmentStatusSource(Protocol):
     ) -> str: ...
 
 
+class Batch:
+    """The reads of one pass of the event loop, answered together.
+
+    Each connection's `data_received` only frames its bytes and answers what cannot wait
+    for others; runs of plain MICRs are left as segments. Once every ready connection has
+    been read (the loop runs callbacks scheduled during a pass in the next one, right after
+    its poll), `answer` looks up all segments of one layout in one burst, whichever
+    connection they came from, and writes each connection its answers in order.
+    """
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[S13Protocol, list[bytes | Segment], bool]] = []
+        self.scheduled = False
+
+    def add(self, protocol: S13Protocol, out: list[bytes | Segment], close: bool) -> None:
+        self.reads.append((protocol, out, close))
+        if not self.scheduled:
+            self.scheduled = True
+            asyncio.get_running_loop().call_soon(self.answer)
+
+    def answer(self) -> None:
+        reads, self.reads, self.scheduled = self.reads, [], False
+        segments = [item for _, out, _ in reads for item in out if not isinstance(item, bytes)]
+        if segments:
+            try:
+                answer_segments(segments)
+            except Exception:  # a bug must cost these peers their connection, not the server
+                log.exception("closing Diameter connections after an internal error")
+                for protocol, _, _ in reads:
+                    if protocol.transport is not None:
+                        protocol.transport.abort()
+                return
+        for protocol, out, close in reads:
+            transport = protocol.transport
+            if transport is None:
+                continue  # the peer went away meanwhile
+            answers = flatten(out)
+            if answers:
+                transport.write(answers[0] if len(answers) == 1 else b"".join(answers))
+            if close:
+                transport.close()
+
+
 class S13Protocol(asyncio.Protocol):
     """One peer connection: bytes go to a `Connection`, answers come back in order."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, batch: Batch) -> None:
         self.handler = handler
+        self.batch = batch
         self.transport: asyncio.Transport | None = None
         self.connection: Connection | None = None
 
@@ -65,15 +110,13 @@ class S13Protocol(asyncio.Protocol):
         if transport is None or connection is None:
             return
         try:
-            answers, close = connection.receive(data)
+            out, close = connection.receive_deferred(data)
         except Exception:  # a bug must cost only this peer, never the server
             log.exception("closing Diameter connection after an internal error")
             transport.abort()
             return
-        if answers:
-            transport.write(answers[0] if len(answers) == 1 else b"".join(answers))
-        if close:
-            transport.close()
+        if out or close:
+            self.batch.add(self, out, close)
 
     def eof_received(self) -> bool:
         return False  # close our side too
@@ -113,8 +156,13 @@ async def start_s13_server(
         codes=getattr(source, "equipment_codes", None),
     )
     loop = asyncio.get_running_loop()
+    batch = Batch()
     server = await loop.create_server(
-        lambda: S13Protocol(handler), host, port, backlog=1024, reuse_port=reuse_port or None
+        lambda: S13Protocol(handler, batch),
+        host,
+        port,
+        backlog=1024,
+        reuse_port=reuse_port or None,
     )
     log.info("S13 Diameter server listening on %s", [s.getsockname() for s in server.sockets])
     return server
