@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from tests.interfaces.diameter.test_s13_layout import TEMPLATES
 from tizim.clock import FixedClock
 from tizim.domain.rules import Rules
-from tizim.interfaces.diameter.handler import Connection, Handler
+from tizim.interfaces.diameter.burst import Segment, answer_segments
+from tizim.interfaces.diameter.handler import Connection, Handler, flatten
 from tizim.interfaces.diameter.messages import Answers
 from tizim.interfaces.diameter.requests import scan_micr
 from tizim.services.check_recorder import CheckRecorder
@@ -169,3 +170,35 @@ def test_expired_grey_is_answered_black_in_a_burst() -> None:
     assert looked_up_at_once == 7
     status_avp_last_byte = answers[len(answers) // 8 - 1]
     assert status_avp_last_byte == 1  # EQUIPMENT_BLACKLISTED
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(TEMPLATES) - 1), st.lists(pick, min_size=1, max_size=24)),
+        min_size=2,
+        max_size=4,
+    )
+)
+def test_connections_read_together_are_answered_as_each_alone(
+    streams: list[tuple[int, list[tuple[int, int, int, int]]]],
+) -> None:
+    """What the server's Batch does: segments of several connections answered in one burst
+    per layout, then each connection's answers put back in its order."""
+    messages = [b"".join(build_stream(TEMPLATES[t], picks)) for t, picks in streams]
+    alone = [run(stream, [], burst=False)[0] for stream in messages]
+
+    checks, recorder = make_checks(list(POOLS.values()))
+    handler = Handler(checks.equipment_status, Answers("eir", "kz"), codes=checks.equipment_codes)
+    connections = [Connection(handler, "127.0.0.1") for _ in messages]
+    reads = [c.receive_deferred(m)[0] for c, m in zip(connections, messages, strict=True)]
+    segments = [item for out in reads for item in out if isinstance(item, Segment)]
+    answer_segments(segments)
+    together = [b"".join(flatten(out)) for out in reads]
+    assert together == alone
+    recorder._drain()
+    merged: dict = {}
+    for stream in messages:
+        for key, times in run(stream, [], burst=False)[1].items():
+            merged.setdefault(key, times)
+    assert recorder._pending == merged
