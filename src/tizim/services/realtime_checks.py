@@ -204,7 +204,7 @@ class RealtimeChecks:
             self._s13_blocks((imeis, users, origin_realm, self._seconds()))
             return codes
         found = codes >= 0
-        check = self.index.check
+        check = self.index.check_absent
         for row in np.flatnonzero(~found).tolist():
             answer = check(imei_texts[row].tobytes().decode("ascii"))
             codes[row] = LIST_CODES[answer.list.value]

@@ -307,6 +307,16 @@ class StatusIndex:
             lists[slots < 0] = -1
         return lists, all_found
 
+    def check_absent(self, raw: str) -> IndexAnswer:
+        """`check` for an input whose IMEI a probe has just not found in the table.
+
+        A remembered judgement is used without probing again; anything else is `check`.
+        """
+        judged = self._judged.get(raw)
+        if judged is not None and judged[0] is self.tacs:
+            return judged[1]
+        return self.check(raw)
+
     def check(self, raw: str) -> IndexAnswer:
         """The full answer for one raw IMEI/IMEISV input, with the grace deadline."""
         tacs = self.tacs

@@ -1,30 +1,31 @@
-"""Answering a burst of MICRs of one layout at once, as rows of a numpy matrix.
+"""Answering bursts of MICRs of one layout at once, as rows of a numpy matrix.
 
 An MME pipelines its checks: under load one TCP read holds tens of requests of one layout
 (`layout.py`), and answering them one at a time costs ~3 µs of bytecode each — three times
-what a bare echo server spends on a message. Here a burst of k requests of length L is one
-k×L uint8 matrix (a view of the received bytes, no copy), and every step is one numpy call
-for all of them:
+what a bare echo server spends on a message. Here requests are rows of a uint8 matrix (a
+view of the received bytes) and every step is one numpy call for all of them:
 
-1. Shape: `rows & mask == expected`, where the mask keeps every constant byte of the layout
-   whole, only the top bit of the variable values (they must be ASCII, so they decode as
-   the full scan would decode them), the top nibble of the IMEI digits (0x3_), and nothing
-   of the hop-by-hop and end-to-end ids. One `tobytes` comparison for the whole burst.
-2. The IMEI digits (a row with a byte 0x3A-0x3F there is no digit) become int64 keys by a
-   product with powers of ten; a 14-digit IMEI or a 16-digit IMEISV gets its Luhn check
-   digit, as `domain.imei.read_imei` gives it.
-3. The status source's `equipment_codes` looks all keys up in the index at once and queues
-   the found ones as sightings (`RealtimeChecks.equipment_codes`).
-4. Answers: a template row of the success answer, the ids and the Session-Id AVP copied in
-   from the requests, the Equipment-Status (the answer's last byte: 0 white, 1 black, 2 grey)
-   set from the codes. One `tobytes` gives the bytes to send.
+1. `BurstAnswerer.accept` (per connection, as its bytes are framed): the run of requests
+   of the layout whose `rows & mask == expected`, where the mask keeps every constant byte
+   of the layout whole, only the top bit of the variable values (they must be ASCII, so
+   they decode as the full scan would decode them), the top nibble of the IMEI (0x3_),
+   and nothing of the hop-by-hop and end-to-end ids: one `tobytes` comparison. The run
+   becomes a `Segment`; the first request of another shape ends it and goes back to the
+   one-by-one path, which answers it (or scans it in full).
+2. `answer_segments` (once per pass of the event loop, `server.Batch`): the segments of
+   every connection with equal layouts become one matrix. The IMEIs become int64 keys by a
+   product with powers of ten (a 14-digit IMEI or 16-digit IMEISV gets its Luhn check
+   digit, as `domain.imei.read_imei` gives it; an IMEI with a byte 0x3A-0x3F gets a key no
+   index holds). The status source's `equipment_codes` looks all keys up at once, judges
+   the IMEIs the index lacks one by one as the one-by-one path would, and records every
+   check exactly once.
+3. Answers: template rows of the success answer, the ids and the Session-Id AVP copied in
+   from the requests, the Equipment-Status (the answer's last byte: 0 white, 1 black, 2
+   grey) set from the codes; `tobytes` per segment. An IMEI the registry has not seen gets
+   the "equipment unknown" answer built for its row.
 
-A row whose shape or digits differ ends the burst before anything is looked up: it and what
-follows go back to the one-by-one path, which answers it (or scans it in full), so every
-message is looked up and recorded exactly once. Rows whose IMEI the index does not hold are
-answered in their place by the one-by-one path, which asks the source's `equipment_status`
-(the domain rules judge them; their first sighting is recorded there).
-`tests/interfaces/diameter/test_s13_burst.py` checks burst == one by one with hypothesis.
+`tests/interfaces/diameter/test_s13_burst.py` checks, with hypothesis, that bursts answer
+and record exactly as one by one, for one connection and for several read together.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-# (15-digit IMEIs as int64, the IMEI AVPs' digits as rows of ASCII bytes, the User-Names as
-# rows or None, Origin-Realm) -> one code per IMEI: 0 white, 1 black, 2 grey, 3 unknown.
-# The source records every check it answers.
+# (15-digit IMEIs as int64, the IMEI AVPs as rows of ASCII bytes, the User-Names as rows or
+# None, Origin-Realm) -> one code per IMEI: 0 white, 1 black, 2 grey, 3 unknown. The source
+# records every check it answers. An IMEI AVP that is not digits has the key NOT_AN_IMEI:
+# the source judges its text, as any IMEI it does not hold.
 Codes = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", "str | None"], np.ndarray]
 
 MIN_BURST = 4  # fewer requests than this are cheaper one by one
@@ -45,7 +47,10 @@ _POWERS_15 = 10 ** np.arange(14, -1, -1, dtype=np.int64)
 _POWERS_14 = _POWERS_15[1:]
 _ZEROS_15 = 48 * int(_POWERS_15.sum())
 UNKNOWN = 3  # the code `Codes` gives a valid IMEI the registry has never seen
-_DOUBLED_DIGIT = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int64)  # Luhn: 2d, digits summed
+NOT_AN_IMEI = -2  # a key no index holds (an empty slot is -1)
+# Luhn: a doubled digit's digit sum; 16 entries, as a byte 0x3A-0x3F gives 10-15 (that row's
+# key is replaced by NOT_AN_IMEI anyway)
+_DOUBLED_DIGIT = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9, 0, 0, 0, 0, 0, 0], dtype=np.int64)
 _ID_BYTES = (12, 20)
 
 log = logging.getLogger(__name__)
@@ -136,8 +141,8 @@ class BurstAnswerer:
         """Take the plain requests of this layout from `buf[pos:]` as one `Segment`.
 
         Appends the segment to `out` and returns where it stopped: before the first request
-        that is not plain (another shape, a byte that is not ASCII, an IMEI that is not
-        digits), or at the end. Nothing is looked up yet. At least `MIN_BURST` whole
+        that is not plain (another shape, a value byte that is not ASCII, an IMEI byte
+        outside 0x30-0x3F), or at the end. Nothing is looked up yet. At least `MIN_BURST` whole
         messages must follow `pos` (the caller checks).
         """
         length = self.length
@@ -147,12 +152,6 @@ class BurstAnswerer:
         run = self.runs.get(count) or self._run(count)
         if masked.tobytes() != run[0]:  # stop before the first row of another shape
             count = _first_true((masked != self.expected).any(axis=1))
-            if count == 0:
-                return pos
-            rows = rows[:count]
-        imei_text = rows[:, self.imei]
-        if imei_text.max() > 0x39:  # 0x3A-0x3F passed the mask: not digits either
-            count = _first_true((imei_text > 0x39).any(axis=1))
             if count == 0:
                 return pos
             rows = rows[:count]
@@ -167,7 +166,10 @@ class BurstAnswerer:
         """
         imei_text = rows[:, self.imei]
         imsis = None if self.imsi is None else rows[:, self.imsi]
-        codes = self.codes(_imei_keys(imei_text), imei_text, imsis, self.realm)
+        keys = _imei_keys(imei_text)
+        if imei_text.max() > 0x39:  # 0x3A-0x3F passed the mask: not a digit either
+            keys[(imei_text > 0x39).any(axis=1)] = NOT_AN_IMEI  # the source judges the text
+        codes = self.codes(keys, imei_text, imsis, self.realm)
         answers = (self.runs.get(len(rows)) or self._run(len(rows)))[1]
         copy_from, copy_to = self.copied
         answers[:, copy_to] = rows[:, copy_from]
@@ -245,6 +247,7 @@ def _first_true(flags: np.ndarray) -> int:
 def _imei_keys(text: np.ndarray) -> np.ndarray:
     """The 15-digit IMEIs as int64 from rows of ASCII digits: as given, or the first 14
     digits and their check digit."""
+    text = np.ascontiguousarray(text)  # numpy's integer matmul is twice as fast on it
     if text.shape[1] == 15:
         return text @ _POWERS_15 - _ZEROS_15  # the digits' weights, less those of "0" * 15
     body = text[:, :14] - 48
