@@ -194,26 +194,25 @@ class RealtimeChecks:
         `imeis` are the 15-digit IMEIs (int64) of IMEI AVPs whose digits are the rows of
         `imei_texts` (ASCII); `imsis` the User-Names as rows of ASCII bytes, or None. Returns
         a list code per IMEI (WHITE, BLACK, GREY, UNKNOWN). The index answers the burst in
-        one call and its checks are queued as one block (IMEIs, User-Names, realm, time);
-        an IMEI the index does not hold is judged and queued one by one, as
-        `equipment_status` does.
+        one call; an IMEI it does not hold is judged one by one, as `equipment_status`
+        does. The checks are queued as one block (IMEIs, User-Names, realm, time).
         """
         codes, all_found = self.index.codes(imeis)
         if all_found:
             users = None if imsis is None else imsis.copy()  # not a view of the received bytes
             self._s13_blocks((imeis, users, origin_realm, self._seconds()))
             return codes
-        found = codes >= 0
+        recorded = codes >= 0
         check = self.index.check_absent
-        for row in np.flatnonzero(~found).tolist():
+        for row in np.flatnonzero(~recorded).tolist():
             answer = check(imei_texts[row].tobytes().decode("ascii"))
             codes[row] = LIST_CODES[answer.list.value]
-            if answer.imei is not None:
-                imsi = None if imsis is None else imsis[row].tobytes().decode("ascii")
-                self._record_s13(answer.imei, origin_realm, imsi)
-        if found.any():
-            users = None if imsis is None else imsis[found]
-            self._s13_blocks((imeis[found], users, origin_realm, self._seconds()))
+            # the IMEI it read is the row's key (read_imei and the burst agree on the check
+            # digit), so it joins the block; unreadable text is no sighting
+            recorded[row] = answer.imei is not None
+        if recorded.any():
+            users = None if imsis is None else imsis[recorded]
+            self._s13_blocks((imeis[recorded], users, origin_realm, self._seconds()))
         return codes
 
     def _s13_operator(self, origin_realm: str | None, imsi: str | None) -> str:

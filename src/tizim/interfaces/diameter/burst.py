@@ -31,6 +31,7 @@ and record exactly as one by one, for one connection and for several read togeth
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -161,8 +162,8 @@ class BurstAnswerer:
     def answer_rows(self, rows: np.ndarray) -> tuple[np.ndarray, list[int]]:
         """Look up and answer requests of this shape (from one or several connections).
 
-        Returns the answer rows (valid until the next call with as many rows) and the code
-        of each; rows coded UNKNOWN need their own answer (`pieces`).
+        Returns the answer rows (valid until the next call with as many rows) and, in
+        order, the rows coded UNKNOWN, which need an answer of their own (`pieces`).
         """
         imei_text = rows[:, self.imei]
         imsis = None if self.imsi is None else rows[:, self.imsi]
@@ -177,29 +178,30 @@ class BurstAnswerer:
             session_from, session_to = self.session_apart
             answers[:, session_to] = rows[:, session_from]
         answers[:, -1] = codes  # the Equipment-Status value's last byte
-        return answers, codes.tolist()
+        return answers, np.flatnonzero(codes == UNKNOWN).tolist()
 
     def pieces(
-        self, answers: np.ndarray, codes: list[int], rows: np.ndarray, start: int, stop: int
+        self, answers: np.ndarray, unknown: list[int], rows: np.ndarray, start: int, stop: int
     ) -> list[bytes]:
-        """The answers to rows[start:stop] as bytes, in order."""
-        if UNKNOWN not in codes[start:stop]:
+        """The answers to rows[start:stop] as bytes, in order (`unknown` as `answer_rows`)."""
+        first = bisect_left(unknown, start)
+        if first == len(unknown) or unknown[first] >= stop:
             return [answers[start:stop].tobytes()]
         out = []
         done = start
         head, tail = self.unknown
         ids = self.copied[0]
-        for row in range(start, stop):
-            if codes[row] == UNKNOWN:  # a valid IMEI the registry has not seen: its own answer
-                if row > done:
-                    out.append(answers[done:row].tobytes())
-                request = rows[row]
-                if self.session_apart is None:
-                    middle = request[ids].tobytes()
-                else:
-                    middle = request[12:20].tobytes() + request[self.session_apart[0]].tobytes()
-                out.append(head + middle + tail)
-                done = row + 1
+        for row in unknown[first : bisect_left(unknown, stop, first)]:
+            # a valid IMEI the registry has not seen: an answer of its own
+            if row > done:
+                out.append(answers[done:row].tobytes())
+            request = rows[row]
+            if self.session_apart is None:
+                middle = request[ids].tobytes()
+            else:
+                middle = request[12:20].tobytes() + request[self.session_apart[0]].tobytes()
+            out.append(head + middle + tail)
+            done = row + 1
         if done < stop:
             out.append(answers[done:stop].tobytes())
         return out
@@ -227,7 +229,7 @@ def answer_segments(segments: list[Segment]) -> None:
         answerer = group[0].answerer
         rows = group[0].rows if len(group) == 1 else np.concatenate([s.rows for s in group])
         try:
-            answers, codes = answerer.answer_rows(rows)
+            answers, unknown = answerer.answer_rows(rows)
         except Exception:
             log.exception("equipment status lookup of a burst failed")
             for segment in group:
@@ -236,7 +238,7 @@ def answer_segments(segments: list[Segment]) -> None:
         start = 0
         for segment in group:
             stop = start + len(segment.rows)
-            segment.answers = answerer.pieces(answers, codes, rows, start, stop)
+            segment.answers = answerer.pieces(answers, unknown, rows, start, stop)
             start = stop
 
 

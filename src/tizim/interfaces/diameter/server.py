@@ -56,7 +56,8 @@ class Batch:
     connection they came from, and writes each connection its answers in order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.call_soon = loop.call_soon
         self.reads: list[tuple[S13Protocol, list[bytes | Segment], bool]] = []
         self.scheduled = False
 
@@ -64,7 +65,7 @@ class Batch:
         self.reads.append((protocol, out, close))
         if not self.scheduled:
             self.scheduled = True
-            asyncio.get_running_loop().call_soon(self.answer)
+            self.call_soon(self.answer)
 
     def answer(self) -> None:
         reads, self.reads, self.scheduled = self.reads, [], False
@@ -156,7 +157,7 @@ async def start_s13_server(
         codes=getattr(source, "equipment_codes", None),
     )
     loop = asyncio.get_running_loop()
-    batch = Batch()
+    batch = Batch(loop)
     server = await loop.create_server(
         lambda: S13Protocol(handler, batch),
         host,
