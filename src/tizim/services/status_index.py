@@ -78,10 +78,11 @@ class IndexAnswer:
 class _Table:
     """One generation of the hash table. Replaced whole on growth, never resized."""
 
-    __slots__ = ("count", "key_view", "keys", "size", "value_view", "values")
+    __slots__ = ("count", "key_view", "keys", "size", "size_u64", "value_view", "values")
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.size_u64 = np.uint64(size)
         self.keys = array("q", [EMPTY]) * size
         self.values = array("i", [0]) * size
         self.count = 0
@@ -142,11 +143,11 @@ class _Table:
         The first probe is one numpy gather for all keys; the longer chains (a key whose
         first slot holds another key) are walked one by one.
         """
-        slots = ((keys.view(np.uint64) * _MIX) % np.uint64(self.size)).view(np.int64)
+        slots = ((keys.view(np.uint64) * _MIX) % self.size_u64).view(np.int64)
         found = self.key_view[slots]
         if found.tobytes() == keys.tobytes():  # every key at its first slot
             return slots, True
-        elsewhere = np.flatnonzero(found != keys)
+        elsewhere = np.nonzero(found != keys)[0]
         all_found = True
         find = self.find
         for row, key in zip(elsewhere.tolist(), keys[elsewhere].tolist(), strict=True):
@@ -299,9 +300,10 @@ class StatusIndex:
         slots, all_found = table.slots(keys)
         values = table.value_view[slots]
         lists = values & 3
-        # a grey value with a deadline is (day << 2) | GREY, so >= 6; past if day <= today
-        stale = (values <= (self.today() << 2) | GREY) & (values > GREY)
-        if stale.any():
+        # a grey value with a deadline is (day << 2) | GREY >= 6, and past if day <= today:
+        # values 6..(today << 2) | GREY, or as unsigned offsets from 6, 0..today * 4 - 4
+        stale = (values - 6).view(np.uint32) <= (self.today() << 2) - 4
+        if np.count_nonzero(stale):
             lists[stale & (lists == GREY)] = BLACK
         if not all_found:
             lists[slots < 0] = -1

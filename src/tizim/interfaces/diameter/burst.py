@@ -165,7 +165,7 @@ class BurstAnswerer:
         Returns the answer rows (valid until the next call with as many rows) and, in
         order, the rows coded UNKNOWN, which need an answer of their own (`pieces`).
         """
-        imei_text = rows[:, self.imei]
+        imei_text = np.ascontiguousarray(rows[:, self.imei])  # integer matmul: 2x faster
         imsis = None if self.imsi is None else rows[:, self.imsi]
         keys = _imei_keys(imei_text)
         if imei_text.max() > 0x39:  # 0x3A-0x3F passed the mask: not a digit either
@@ -178,7 +178,7 @@ class BurstAnswerer:
             session_from, session_to = self.session_apart
             answers[:, session_to] = rows[:, session_from]
         answers[:, -1] = codes  # the Equipment-Status value's last byte
-        return answers, np.flatnonzero(codes == UNKNOWN).tolist()
+        return answers, np.nonzero(codes == UNKNOWN)[0].tolist()
 
     def pieces(
         self, answers: np.ndarray, unknown: list[int], rows: np.ndarray, start: int, stop: int
@@ -249,7 +249,6 @@ def _first_true(flags: np.ndarray) -> int:
 def _imei_keys(text: np.ndarray) -> np.ndarray:
     """The 15-digit IMEIs as int64 from rows of ASCII digits: as given, or the first 14
     digits and their check digit."""
-    text = np.ascontiguousarray(text)  # numpy's integer matmul is twice as fast on it
     if text.shape[1] == 15:
         return text @ _POWERS_15 - _ZEROS_15  # the digits' weights, less those of "0" * 15
     body = text[:, :14] - 48
