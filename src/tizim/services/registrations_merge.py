@@ -41,7 +41,7 @@ from sqlalchemy import (
 from tizim.domain.reasons import Reason
 from tizim.domain.rules import Rules
 from tizim.domain.status import ListName
-from tizim.storage.bulk_status import upsert_imeis_with_status
+from tizim.storage.bulk_status import find_existing, upsert_imeis_with_status
 from tizim.storage.refresh import refresh_statuses
 from tizim.storage.schema import devices, imeis
 from tizim.storage.staging import staging_table
@@ -127,13 +127,16 @@ def merge_registrations(
         conn.execute(text(f"SET LOCAL work_mem = '{MERGE_WORK_MEM}'"))
         conn.execute(text("SET LOCAL jit = off"))
         _analyze(conn, staged, staged_devices)
-    conflicts, already = _set_aside_known_imeis(conn, staged, organisation, upload_id, now)
-    created = _create_devices(conn, staging, now, some_set_aside=bool(conflicts + already))
-    source = f"registration:{organisation}"
     if conn.dialect.name == "postgresql":
-        changed = _upsert_imeis_postgres(conn, staged, now=now, rules=rules, source=source)
+        conflicts, already, created, changed = _merge_devices_postgres(
+            conn, staging, organisation=organisation, upload_id=upload_id, now=now, rules=rules
+        )
     else:
-        changed = _upsert_imeis_then_refresh(conn, staged, now=now, rules=rules, source=source)
+        conflicts, already = _set_aside_known_imeis(conn, staged, organisation, upload_id, now)
+        created = _create_devices(conn, staging, now, some_set_aside=bool(conflicts + already))
+        changed = _upsert_imeis_then_refresh(
+            conn, staged, now=now, rules=rules, source=f"registration:{organisation}"
+        )
     # `staged` is read in the order it was written, IMEI order on PostgreSQL: the b-tree
     # inserts below walk their indexes page after page (speed only; order is not meaning).
     # The registration row is also the TRUSTED_REGISTRATION fact (`history` reads it as one):
@@ -171,27 +174,69 @@ def merge_registrations(
     }
 
 
+def _merge_devices_postgres(
+    conn: Connection,
+    staging: RegistrationStaging,
+    *,
+    organisation: str,
+    upload_id: int,
+    now: datetime,
+    rules: Rules,
+) -> tuple[int, int, int, int]:
+    """Conflicts, IMEIs already registered, devices created and list changes of a chunk.
+
+    The staged IMEIs `imeis` already holds are looked up once, first. Every registered IMEI
+    has an `imeis` row, so a chunk of IMEIs never seen before (a first load: nearly all of
+    them) needs no look into `registrations` at all.
+    """
+    staged = staging.imeis
+    with staging_table(conn, "stage_registration_existing", Column("imei", String(15))) as known:
+        found = find_existing(conn, staged.c.imei, known)
+        conflicts = already = 0
+        if found:
+            conflicts, already = _set_aside_known_imeis(conn, staged, organisation, upload_id, now)
+        if conflicts + already:  # those left the staged rows: keep only the IMEIs still there
+            found -= conn.execute(
+                delete(known).where(~exists().where(staged.c.imei == known.c.imei))
+            ).rowcount
+        created = _create_devices(conn, staging, now, some_set_aside=bool(conflicts + already))
+        changed = _upsert_imeis_postgres(
+            conn, staged, known, found, now=now, rules=rules, source=f"registration:{organisation}"
+        )
+    return conflicts, already, created, changed
+
+
 def _upsert_imeis_postgres(
-    conn: Connection, staged: Table, *, now: datetime, rules: Rules, source: str
+    conn: Connection,
+    staged: Table,
+    existing: Table,
+    existing_found: int,
+    *,
+    now: datetime,
+    rules: Rules,
+    source: str,
 ) -> int:
-    """New IMEIs are inserted white at once (with history); existing ones are refreshed."""
+    """New IMEIs are inserted white at once (with history); existing ones are refreshed.
+
+    `existing` holds the staged IMEIs already in `imeis` (`existing_found` of them).
+    """
     rows = select(staged.c.imei, staged.c.device_id, true().label("trusted_source"))
-    with staging_table(conn, "stage_registration_existing", Column("imei", String(15))) as existing:
-        counts = upsert_imeis_with_status(
-            conn,
-            rows,
-            update_existing=("device_id", "trusted_source"),
-            existing_into=existing,
-            now=now,
-            rules=rules,
-            source=source,
-        )
-        if not counts.existing:
-            return counts.list_changes
-        _analyze(conn, existing)
-        return counts.list_changes + refresh_statuses(
-            conn, imeis.c.imei.in_(select(existing.c.imei)), now=now, rules=rules, source=source
-        )
+    counts = upsert_imeis_with_status(
+        conn,
+        rows,
+        update_existing=("device_id", "trusted_source"),
+        existing_into=existing,
+        now=now,
+        rules=rules,
+        source=source,
+        existing_found=existing_found,
+    )
+    if not counts.existing:
+        return counts.list_changes
+    _analyze(conn, existing)
+    return counts.list_changes + refresh_statuses(
+        conn, imeis.c.imei.in_(select(existing.c.imei)), now=now, rules=rules, source=source
+    )
 
 
 def _upsert_imeis_then_refresh(

@@ -83,13 +83,15 @@ def upsert_imeis_with_status(
     now: datetime,
     rules: Rules,
     source: str,
+    existing_found: int | None = None,
 ) -> UpsertCounts:
     """Insert the IMEIs of `rows` with their status, update those that exist; returns counts.
 
     `rows` selects `imei` and any fact columns of `imeis` (`trusted_source`, `first_seen_at`…)
     plus `device_id`; absent fact columns mean "no such fact". An IMEI already in `imeis`
     gets the `update_existing` columns of its row and its id is written to `existing_into` (a
-    table with an `imei` column): the caller then calls `refresh_statuses` for those. Rows are
+    table with an `imei` column): the caller then calls `refresh_statuses` for those. A caller
+    that has already looked them up (`find_existing`) passes how many as `existing_found`. Rows are
     inserted in IMEI order, so the b-tree indexes on `imei` are filled page after page.
 
     The known IMEIs are found first, so the new ones go in by a plain INSERT: `ON CONFLICT`
@@ -99,12 +101,10 @@ def upsert_imeis_with_status(
     `INSERT … ON CONFLICT`, which sorts out the late arrivals.
     """
     given = rows.subquery("given")
-    existing = conn.execute(
-        insert(existing_into).from_select(
-            ["imei"], select(given.c.imei).where(exists().where(imeis.c.imei == given.c.imei))
-        ),
-        execution_options=COUNT_ROWS,
-    ).rowcount
+    if existing_found is None:
+        existing = find_existing(conn, given.c.imei, existing_into)
+    else:  # the caller has filled `existing_into` already (`find_existing`)
+        existing = existing_found
     if existing:
         conn.execute(
             update(imeis)
@@ -132,6 +132,19 @@ def upsert_imeis_with_status(
         source=source,
     )
     return UpsertCounts(late.list_changes, existing + late.existing)
+
+
+def find_existing(conn: Connection, imei: ColumnElement[Any], existing_into: Table) -> int:
+    """Write to `existing_into` the IMEIs of `imei`'s rows that are in `imeis`; how many."""
+    return int(
+        conn.execute(
+            insert(existing_into).from_select(
+                ["imei"],
+                select(imei).where(exists().where(imeis.c.imei == imei)),
+            ),
+            execution_options=COUNT_ROWS,
+        ).rowcount
+    )
 
 
 def _with_status(
