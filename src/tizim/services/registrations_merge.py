@@ -230,6 +230,7 @@ def _upsert_imeis_postgres(
         rules=rules,
         source=source,
         existing_found=existing_found,
+        in_imei_order=True,  # staged in IMEI order (`registrations._stage_chunk`)
     )
     if not counts.existing:
         return counts.list_changes

@@ -84,6 +84,7 @@ def upsert_imeis_with_status(
     rules: Rules,
     source: str,
     existing_found: int | None = None,
+    in_imei_order: bool = False,
 ) -> UpsertCounts:
     """Insert the IMEIs of `rows` with their status, update those that exist; returns counts.
 
@@ -91,7 +92,8 @@ def upsert_imeis_with_status(
     plus `device_id`; absent fact columns mean "no such fact". An IMEI already in `imeis`
     gets the `update_existing` columns of its row and its id is written to `existing_into` (a
     table with an `imei` column): the caller then calls `refresh_statuses` for those. A caller
-    that has already looked them up (`find_existing`) passes how many as `existing_found`. Rows are
+    that has already looked them up (`find_existing`) passes how many as `existing_found`;
+    one whose `rows` come in IMEI order says so (`in_imei_order`) and saves a sort. Rows are
     inserted in IMEI order, so the b-tree indexes on `imei` are filled page after page.
 
     The known IMEIs are found first, so the new ones go in by a plain INSERT: `ON CONFLICT`
@@ -117,7 +119,9 @@ def upsert_imeis_with_status(
     try:
         with conn.begin_nested():
             return UpsertCounts(
-                insert_new_with_status(conn, new_rows, now=now, rules=rules, source=source),
+                insert_new_with_status(
+                    conn, new_rows, now=now, rules=rules, source=source, in_imei_order=in_imei_order
+                ),
                 existing,
             )
     except IntegrityError:
@@ -148,9 +152,13 @@ def find_existing(conn: Connection, imei: ColumnElement[Any], existing_into: Tab
 
 
 def _with_status(
-    rows: Select[tuple[object, ...]], now: datetime, rules: Rules
+    rows: Select[tuple[object, ...]], now: datetime, rules: Rules, *, in_imei_order: bool = False
 ) -> tuple[list[str], Select[tuple[object, ...]]]:
-    """The columns of `imeis` to insert, and the rows with their status, in IMEI order."""
+    """The columns of `imeis` to insert, and the rows with their status, in IMEI order.
+
+    `in_imei_order`: `rows` come in IMEI order already (a staging table written sorted), so
+    no sort is asked for.
+    """
     given = rows.subquery("given_rows")
     facts_columns = (*FLAG_COLUMNS, *TIME_COLUMNS, "invalid_reason")
     facts = select(
@@ -160,7 +168,7 @@ def _with_status(
     ).subquery("facts")
     status = status_sql(facts, now, rules, "postgresql")  # type: ignore[arg-type]
     columns = ["imei", "device_id", *facts_columns, "list", "reasons", "grace_deadline"]
-    return [*columns, "list_since"], select(
+    chosen = select(
         facts.c.imei,
         facts.c.device_id,
         *(facts.c[name] for name in facts_columns),
@@ -168,7 +176,10 @@ def _with_status(
         status.reasons,
         status.grace_deadline,
         literal(now, UtcDateTime),
-    ).order_by(facts.c.imei.collate("C"))
+    )
+    if not in_imei_order:
+        chosen = chosen.order_by(facts.c.imei.collate("C"))
+    return [*columns, "list_since"], chosen
 
 
 def _history(upserted: Any, now: datetime, source: str) -> Any:
@@ -209,6 +220,7 @@ def insert_new_with_status(
     rules: Rules,
     source: str,
     skip_existing: bool = False,
+    in_imei_order: bool = False,
 ) -> int:
     """INSERT of IMEIs believed new, with their status and history; returns the history rows.
 
@@ -216,7 +228,7 @@ def insert_new_with_status(
     transaction inserted meanwhile is a unique violation (callers hold a savepoint for that
     case); with it, that IMEI is left to the other transaction (ON CONFLICT DO NOTHING).
     """
-    columns, values = _with_status(rows, now, rules)
+    columns, values = _with_status(rows, now, rules, in_imei_order=in_imei_order)
     inserted = (
         pg_insert(imeis)
         .from_select(columns, values)
