@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -19,6 +19,7 @@ from tizim.services.status_index import StatusIndex, deadline_day, pack
 RULES = Rules()
 WHITE, GREY, BLACK = "490154203237518", "356938035643809", "353879234252633"
 DEADLINE = datetime(2026, 2, 8, 19, tzinfo=UTC)  # 2026-02-09 00:00 Asia/Almaty
+DAY = timedelta(days=1)
 
 
 def imei(body14: str) -> str:
@@ -111,3 +112,40 @@ def test_deadline_days_round_up_and_pack_keeps_the_list() -> None:
     assert deadline_day(datetime(2026, 2, 8, 20, tzinfo=UTC), RULES) == day + 1
     assert pack("grey", day) & 3 == 2 and pack("grey", day) >> 2 == day
     assert deadline_day(None, RULES) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 10**6), min_size=1, max_size=300, unique=True),
+    st.lists(st.integers(0, 10**6), min_size=1, max_size=120),
+    st.integers(-3, 3),
+)
+def test_codes_of_many_keys_are_each_keys_stored_status(
+    stored: list[int], asked: list[int], days_to_deadline: int
+) -> None:
+    """The burst lookup (one numpy probe for all, chains walked one by one) == one at a time.
+
+    A small table (hundreds of keys) makes long probe chains common; some keys are grey with
+    a deadline around today, and some asked keys are absent.
+    """
+    clock = FixedClock(datetime(2026, 1, 20, 12, tzinfo=UTC))
+    index = StatusIndex(RULES, clock, expected=len(stored))
+    deadline = RULES.local_midnight(RULES.local_date(clock.now())) + days_to_deadline * DAY
+    lists = ("white", "black", "grey")
+    for n, key in enumerate(stored):
+        name = lists[n % 3]
+        index.set(f"{350_000_000_000_000 + key:015d}", name, deadline if name == "grey" else None)
+    keys = np.array([350_000_000_000_000 + key for key in asked], dtype=np.int64)
+    codes, all_found = index.codes(keys)
+    words = [index.stored_status(int(key)) for key in keys]
+    expected = [-1 if word is None else ("white", "black", "grey").index(word) for word in words]
+    assert codes.tolist() == expected
+    assert all_found == (None not in words)
+
+
+def test_check_absent_uses_a_remembered_judgement_or_judges(index: StatusIndex) -> None:
+    unseen = imei("35693803564381")
+    first = index.check_absent(unseen)
+    assert first == index.check(unseen) and first.never_seen
+    assert index.check_absent(unseen) is first  # remembered: no second judgement
+    assert index.check_absent("not an imei").list is ListName.BLACK
