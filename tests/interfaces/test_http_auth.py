@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,47 +10,32 @@ import httpx
 import pytest
 
 from tests.services.feeds_support import imei
-from tests.support.servers import running_http_server
-from tizim.clock import FixedClock
-from tizim.interfaces.http.app import create_app
+from tests.support.servers import ApiServer, api_server
 from tizim.runtime import Runtime
-from tizim.services.orgs import Role, create_organisation
+from tizim.services.orgs import Role
 
 ALMATY = ZoneInfo("Asia/Almaty")
 NOW = datetime(2026, 3, 1, 12, tzinfo=ALMATY)
 REGISTRATION = "device_ref,imei,brand,model,document,registered_on\nD1,{imei},A,B,DT-1,2026-02-01\n"
 
 
-@dataclass
-class Server:
-    base: str
-    keys: dict[str, str]
-
-    def call(
-        self, method: str, path: str, who: str | None = None, **kwargs: object
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
-        return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
+ORGANISATIONS = (
+    ("STAFF", Role.REGISTRY_STAFF),
+    ("IMP-A", Role.IMPORTER),
+    ("IMP-B", Role.IMPORTER),
+    ("SC-1", Role.SERVICE_CENTRE),
+    ("POLICE", Role.POLICE),
+    ("KCELL", Role.OPERATOR),
+)
 
 
 @pytest.fixture
-def server(registry: Runtime) -> Iterator[Server]:
-    keys: dict[str, str] = {}
-    with registry.transaction() as conn:
-        for code, role in (
-            ("STAFF", Role.REGISTRY_STAFF),
-            ("IMP-A", Role.IMPORTER),
-            ("IMP-B", Role.IMPORTER),
-            ("SC-1", Role.SERVICE_CENTRE),
-            ("POLICE", Role.POLICE),
-            ("KCELL", Role.OPERATOR),
-        ):
-            keys[code] = create_organisation(conn, code=code, role=role, now=NOW)[1]
-    with running_http_server(create_app(registry, FixedClock(NOW))) as base:
-        yield Server(base, keys)
+def server(registry: Runtime) -> Iterator[ApiServer]:
+    with api_server(registry, NOW, ORGANISATIONS) as running:
+        yield running
 
 
-def test_no_key_bad_key_and_revoked_key_are_401(server: Server) -> None:
+def test_no_key_bad_key_and_revoked_key_are_401(server: ApiServer) -> None:
     missing = server.call("GET", "/api/v1/me")
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
     assert missing.headers["content-type"].startswith("application/problem+json")
@@ -63,12 +47,12 @@ def test_no_key_bad_key_and_revoked_key_are_401(server: Server) -> None:
     assert server.call("GET", "/api/v1/me", "IMP-A").status_code == 401
 
 
-def test_x_api_key_header_is_accepted(server: Server) -> None:
+def test_x_api_key_header_is_accepted(server: ApiServer) -> None:
     answer = httpx.get(f"{server.base}/api/v1/me", headers={"X-API-Key": server.keys["SC-1"]})
     assert answer.json()["role"] == "service_centre"
 
 
-def test_wrong_roles_are_403(server: Server) -> None:
+def test_wrong_roles_are_403(server: ApiServer) -> None:
     csv = "imei,action,case_number,reported_at\n"
     assert server.call("POST", "/api/v1/police-reports", "IMP-A", content=csv).status_code == 403
     assert server.call("GET", "/api/v1/organisations", "IMP-A").status_code == 403
@@ -79,7 +63,7 @@ def test_wrong_roles_are_403(server: Server) -> None:
     assert denied.headers["content-type"].startswith("application/problem+json")
 
 
-def test_an_importer_registers_over_http_and_only_it_sees_the_report(server: Server) -> None:
+def test_an_importer_registers_over_http_and_only_it_sees_the_report(server: ApiServer) -> None:
     value = imei("35033332", 77)
     sent = server.call(
         "POST", "/api/v1/registrations", "IMP-A", content=REGISTRATION.format(imei=value)
@@ -97,13 +81,13 @@ def test_an_importer_registers_over_http_and_only_it_sees_the_report(server: Ser
     assert again.status_code == 200 and again.json()["duplicate_of"] == upload
 
 
-def test_a_refused_upload_is_a_422_problem_with_its_report(server: Server) -> None:
+def test_a_refused_upload_is_a_422_problem_with_its_report(server: ApiServer) -> None:
     answer = server.call("POST", "/api/v1/registrations", "IMP-B", content="device_ref\nX\n")
     assert answer.status_code == 422
     assert answer.json()["report"]["refused"] is True
 
 
-def test_staff_create_organisations_and_police_report_over_http(server: Server) -> None:
+def test_staff_create_organisations_and_police_report_over_http(server: ApiServer) -> None:
     created = server.call(
         "POST",
         "/api/v1/organisations",

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from tests.services.feeds_support import DUAL_TAC, imei
-from tests.support.servers import running_http_server
-from tizim.clock import FixedClock
-from tizim.interfaces.http.app import create_app
+from tests.support.servers import ApiServer, api_server
 from tizim.runtime import Runtime
-from tizim.services.orgs import Role, create_organisation
+from tizim.services.orgs import Role
 
 ALMATY = ZoneInfo("Asia/Almaty")
 NOW = datetime(2026, 3, 1, 12, tzinfo=ALMATY)
@@ -25,36 +21,23 @@ REGISTRATION = (
 )
 
 
-@dataclass
-class Server:
-    base: str
-    keys: dict[str, str]
-
-    def call(
-        self, method: str, path: str, who: str | None = None, **kwargs: object
-    ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.keys[who]}"} if who else {}
-        return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
+ORGANISATIONS = (
+    ("STAFF", Role.REGISTRY_STAFF),
+    ("IMP-A", Role.IMPORTER),
+    ("IMP-B", Role.IMPORTER),
+    ("POLICE", Role.POLICE),
+    ("KCELL", Role.OPERATOR),
+)
 
 
 @pytest.fixture
-def server(registry: Runtime) -> Iterator[Server]:
-    keys: dict[str, str] = {}
-    with registry.transaction() as conn:
-        for code, role in (
-            ("STAFF", Role.REGISTRY_STAFF),
-            ("IMP-A", Role.IMPORTER),
-            ("IMP-B", Role.IMPORTER),
-            ("POLICE", Role.POLICE),
-            ("KCELL", Role.OPERATOR),
-        ):
-            keys[code] = create_organisation(conn, code=code, role=role, now=NOW)[1]
-    with running_http_server(create_app(registry, FixedClock(NOW))) as base:
-        yield Server(base, keys)
+def server(registry: Runtime) -> Iterator[ApiServer]:
+    with api_server(registry, NOW, ORGANISATIONS) as running:
+        yield running
 
 
 @pytest.fixture
-def conflict_id(server: Server) -> int:
+def conflict_id(server: ApiServer) -> int:
     """IMP-A registers PHONE over HTTP, then IMP-B claims it too."""
     for org, ref in (("IMP-A", "D1"), ("IMP-B", "X1")):
         body = REGISTRATION.format(ref=ref, imei=PHONE)
@@ -70,7 +53,7 @@ def resolution_path(conflict_id: int) -> str:
 
 
 def test_staff_transfer_a_registration_and_the_imei_history_shows_it(
-    server: Server, conflict_id: int
+    server: ApiServer, conflict_id: int
 ) -> None:
     body = {"resolution": "transfer", "note": "IMP-B showed the customs declaration"}
     answer = server.call("POST", resolution_path(conflict_id), "STAFF", json=body)
@@ -90,7 +73,7 @@ def test_staff_transfer_a_registration_and_the_imei_history_shows_it(
 
 
 def test_keep_existing_is_answered_and_a_second_resolution_is_409(
-    server: Server, conflict_id: int
+    server: ApiServer, conflict_id: int
 ) -> None:
     body = {"resolution": "keep_existing", "note": "IMP-A imported it first"}
     first = server.call("POST", resolution_path(conflict_id), "STAFF", json=body)
@@ -103,7 +86,7 @@ def test_keep_existing_is_answered_and_a_second_resolution_is_409(
     assert "already resolved" in again.json()["title"]
 
 
-def test_only_staff_may_resolve_and_list(server: Server, conflict_id: int) -> None:
+def test_only_staff_may_resolve_and_list(server: ApiServer, conflict_id: int) -> None:
     body = {"resolution": "transfer", "note": "please"}
     for who in ("IMP-A", "IMP-B", "KCELL", "POLICE"):
         denied = server.call("POST", resolution_path(conflict_id), who, json=body)
@@ -118,7 +101,7 @@ def test_only_staff_may_resolve_and_list(server: Server, conflict_id: int) -> No
     assert still_open["id"] == conflict_id and still_open["resolved_at"] is None
 
 
-def test_unknown_ids_and_bad_bodies_are_problems(server: Server, conflict_id: int) -> None:
+def test_unknown_ids_and_bad_bodies_are_problems(server: ApiServer, conflict_id: int) -> None:
     body = {"resolution": "keep_existing", "note": "no such conflict"}
     missing = server.call("POST", resolution_path(conflict_id + 1000), "STAFF", json=body)
     assert missing.status_code == 404
