@@ -44,6 +44,8 @@ Codes = Callable[[np.ndarray, np.ndarray, "np.ndarray | None", "str | None"], np
 
 MIN_BURST = 4  # fewer requests than this are cheaper one by one
 MAX_BURST = 512
+CACHED_RUNS = 32
+CACHED_ROWS = 128
 _POWERS_15 = 10 ** np.arange(14, -1, -1, dtype=np.int64)
 _POWERS_14 = _POWERS_15[1:]
 _ZEROS_15 = 48 * int(_POWERS_15.sum())
@@ -207,12 +209,18 @@ class BurstAnswerer:
         return out
 
     def _run(self, count: int) -> tuple[bytes, np.ndarray]:
-        """For bursts of `count`: the masked bytes they must show, and answer rows to fill."""
-        if len(self.runs) > 64:  # peers' windows vary; keep the memory bounded
-            self.runs.clear()
+        """For bursts of `count`: the masked bytes they must show, and answer rows to fill.
+
+        Kept for the small counts a peer's window repeats (at most `CACHED_RUNS` of them,
+        up to `CACHED_ROWS` rows: ~1.3 MB per layout at worst, and a connection holds a
+        few layouts); larger bursts are rare enough to build theirs each time.
+        """
         expected = np.tile(self.expected, count).tobytes()
         answers = np.tile(self.template, (count, 1))
-        self.runs[count] = expected, answers
+        if count <= CACHED_ROWS:
+            if len(self.runs) >= CACHED_RUNS:
+                self.runs.clear()
+            self.runs[count] = expected, answers
         return expected, answers
 
 
