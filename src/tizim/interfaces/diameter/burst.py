@@ -83,9 +83,11 @@ class BurstAnswerer:
     """
 
     __slots__ = (
+        "answer_runs",
         "codes",
         "copied",
         "expected",
+        "expected_runs",
         "failed",
         "imei",
         "imsi",
@@ -93,7 +95,6 @@ class BurstAnswerer:
         "length",
         "mask",
         "realm",
-        "runs",
         "session_apart",
         "template",
         "unknown",
@@ -118,8 +119,9 @@ class BurstAnswerer:
         self.failed = failed  # the answer to a request when the status source raised
         self.mask = mask
         self.expected = expected
-        # count -> (`expected` repeated count times, `count` answer rows of the template)
-        self.runs: dict[int, tuple[bytes, np.ndarray]] = {}
+        # count -> `expected` repeated count times; count -> count rows of the answer template
+        self.expected_runs: dict[int, bytes] = {}
+        self.answer_runs: dict[int, np.ndarray] = {}
         self.imei = slice(*imei)
         self.imsi = None if imsi is None else slice(*imsi)
         self.template = template
@@ -152,8 +154,8 @@ class BurstAnswerer:
         count = min((len(buf) - pos) // length, MAX_BURST)
         rows = np.frombuffer(buf, np.uint8, count * length, pos).reshape(count, length)
         masked = rows & self.mask
-        run = self.runs.get(count) or self._run(count)
-        if masked.tobytes() != run[0]:  # stop before the first row of another shape
+        expected = self.expected_runs.get(count) or self._expected_run(count)
+        if masked.tobytes() != expected:  # stop before the first row of another shape
             count = _first_true((masked != self.expected).any(axis=1))
             if count == 0:
                 return pos
@@ -173,7 +175,9 @@ class BurstAnswerer:
         if imei_text.max() > 0x39:  # 0x3A-0x3F passed the mask: not a digit either
             keys[(imei_text > 0x39).any(axis=1)] = NOT_AN_IMEI  # the source judges the text
         codes = self.codes(keys, imei_text, imsis, self.realm)
-        answers = (self.runs.get(len(rows)) or self._run(len(rows)))[1]
+        answers = self.answer_runs.get(len(rows))
+        if answers is None:
+            answers = self._answer_run(len(rows))
         copy_from, copy_to = self.copied
         answers[:, copy_to] = rows[:, copy_from]
         if self.session_apart is not None:
@@ -208,20 +212,28 @@ class BurstAnswerer:
             out.append(answers[done:stop].tobytes())
         return out
 
-    def _run(self, count: int) -> tuple[bytes, np.ndarray]:
-        """For bursts of `count`: the masked bytes they must show, and answer rows to fill.
-
-        Kept for the small counts a peer's window repeats (at most `CACHED_RUNS` of them,
-        up to `CACHED_ROWS` rows: ~1.3 MB per layout at worst, and a connection holds a
-        few layouts); larger bursts are rare enough to build theirs each time.
-        """
+    def _expected_run(self, count: int) -> bytes:
+        """The masked bytes a burst of `count` requests of this layout shows."""
         expected = np.tile(self.expected, count).tobytes()
+        if count <= CACHED_ROWS:  # see `_answer_run`
+            if len(self.expected_runs) >= CACHED_RUNS:
+                self.expected_runs.clear()
+            self.expected_runs[count] = expected
+        return expected
+
+    def _answer_run(self, count: int) -> np.ndarray:
+        """`count` rows of the answer template, to fill in.
+
+        Both runs are kept for the small counts a peer's window repeats (at most
+        `CACHED_RUNS` of them, up to `CACHED_ROWS` rows: ~1.3 MB per layout at worst, and a
+        connection holds a few layouts); larger bursts are rare enough to build theirs.
+        """
         answers = np.tile(self.template, (count, 1))
         if count <= CACHED_ROWS:
-            if len(self.runs) >= CACHED_RUNS:
-                self.runs.clear()
-            self.runs[count] = expected, answers
-        return expected, answers
+            if len(self.answer_runs) >= CACHED_RUNS:
+                self.answer_runs.clear()
+            self.answer_runs[count] = answers
+        return answers
 
 
 def answer_segments(segments: list[Segment]) -> None:
