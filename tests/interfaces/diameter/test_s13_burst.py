@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from tests.interfaces.diameter.test_s13_layout import TEMPLATES
 from tizim.clock import FixedClock
 from tizim.domain.rules import Rules
-from tizim.interfaces.diameter.burst import Segment, answer_segments
-from tizim.interfaces.diameter.handler import Connection, Handler, flatten
+from tizim.interfaces.diameter.handler import Connection, Handler, resolve_all
 from tizim.interfaces.diameter.messages import Answers
 from tizim.interfaces.diameter.requests import scan_micr
 from tizim.services.check_recorder import CheckRecorder
@@ -183,8 +182,8 @@ def test_expired_grey_is_answered_black_in_a_burst() -> None:
 def test_connections_read_together_are_answered_as_each_alone(
     streams: list[tuple[int, list[tuple[int, int, int, int]]]],
 ) -> None:
-    """What the server's Batch does: segments of several connections answered in one burst
-    per layout, then each connection's answers put back in its order."""
+    """What the server's Batch does (`resolve_all`): segments of several connections answered
+    in one burst per layout, then each connection's answers put back in its order."""
     messages = [b"".join(build_stream(TEMPLATES[t], picks)) for t, picks in streams]
     alone = [run(stream, [], burst=False)[0] for stream in messages]
 
@@ -192,9 +191,7 @@ def test_connections_read_together_are_answered_as_each_alone(
     handler = Handler(checks.equipment_status, Answers("eir", "kz"), codes=checks.equipment_codes)
     connections = [Connection(handler, "127.0.0.1") for _ in messages]
     reads = [c.receive_deferred(m)[0] for c, m in zip(connections, messages, strict=True)]
-    segments = [item for out in reads for item in out if isinstance(item, Segment)]
-    answer_segments(segments)
-    together = [b"".join(flatten(out)) for out in reads]
+    together = [b"".join(answers) for answers in resolve_all(reads)]
     assert together == alone
     recorder._drain()
     merged: dict = {}

@@ -269,14 +269,18 @@ class Connection:
 
 def resolve(out: list[bytes | Segment]) -> list[bytes]:
     """Answer the segments in `out` (one burst per shape) and return the answers in order."""
-    segments = [item for item in out if not isinstance(item, bytes)]
-    if not segments:
-        return out  # type: ignore[return-value]  # only bytes
-    answer_segments(segments)
-    return flatten(out)
+    return resolve_all([out])[0]
 
 
-def flatten(out: list[bytes | Segment]) -> list[bytes]:
+def resolve_all(outs: list[list[bytes | Segment]]) -> list[list[bytes]]:
+    """`resolve` for the reads of several connections: one burst per shape across them all."""
+    segments = [item for out in outs for item in out if not isinstance(item, bytes)]
+    if segments:
+        answer_segments(segments)
+    return [_flatten(out) for out in outs]
+
+
+def _flatten(out: list[bytes | Segment]) -> list[bytes]:
     """Answers in order, each answered segment replaced by its answers."""
     answers: list[bytes] = []
     for item in out:

@@ -17,8 +17,13 @@ import logging
 import threading
 from typing import Protocol
 
-from tizim.interfaces.diameter.burst import Segment, answer_segments
-from tizim.interfaces.diameter.handler import DEFAULT_MAX_LENGTH, Connection, Handler, flatten
+from tizim.interfaces.diameter.burst import Segment
+from tizim.interfaces.diameter.handler import (
+    DEFAULT_MAX_LENGTH,
+    Connection,
+    Handler,
+    resolve_all,
+)
 from tizim.interfaces.diameter.messages import Answers
 
 log = logging.getLogger(__name__)
@@ -33,8 +38,9 @@ class EquipmentStatusSource(Protocol):
     judges (garbage is "black"); `imsi` is User-Name and `origin_realm` the requesting
     MME's Origin-Realm (which operator asks). Returns "white", "grey", "black" or "unknown".
     The real one is `tizim.services.realtime_checks.RealtimeChecks`. A source may also
-    have `equipment_codes(imeis, imsis, origin_realm)`, the same lookup for a burst of
-    pipelined requests at once (`burst.Codes`); the server then answers bursts with it.
+    have `equipment_codes(imeis, imei_texts, imsis, origin_realm)`, the same lookup for a
+    burst of pipelined requests at once (`burst.Codes`); the server then answers bursts with
+    it.
     """
 
     def equipment_status(
@@ -69,21 +75,18 @@ class Batch:
 
     def answer(self) -> None:
         reads, self.reads, self.scheduled = self.reads, [], False
-        segments = [item for _, out, _ in reads for item in out if not isinstance(item, bytes)]
-        if segments:
-            try:
-                answer_segments(segments)
-            except Exception:  # a bug must cost these peers their connection, not the server
-                log.exception("closing Diameter connections after an internal error")
-                for protocol, _, _ in reads:
-                    if protocol.transport is not None:
-                        protocol.transport.abort()
-                return
-        for protocol, out, close in reads:
+        try:
+            answered = resolve_all([out for _, out, _ in reads])
+        except Exception:  # a bug must cost these peers their connection, not the server
+            log.exception("closing Diameter connections after an internal error")
+            for protocol, _, _ in reads:
+                if protocol.transport is not None:
+                    protocol.transport.abort()
+            return
+        for (protocol, _, close), answers in zip(reads, answered, strict=True):
             transport = protocol.transport
             if transport is None:
                 continue  # the peer went away meanwhile
-            answers = flatten(out)
             if answers:
                 transport.write(answers[0] if len(answers) == 1 else b"".join(answers))
             if close:
