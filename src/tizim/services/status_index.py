@@ -117,8 +117,7 @@ class _Table:
     def fill(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Insert many distinct keys at once (linear probing, resolved in numpy rounds)."""
         table_keys, table_values = self.key_view, self.value_view
-        slots = (keys.astype(np.uint64) * np.uint64(HASH_MIX)) % np.uint64(self.size)
-        slots = slots.astype(np.int64)
+        slots = self.home_slots(keys.astype(np.int64))
         pending = np.arange(len(keys))
         while pending.size:
             wanted = slots[pending]
@@ -137,13 +136,17 @@ class _Table:
         used = self.key_view != EMPTY
         return self.key_view[used].copy(), self.value_view[used].copy()
 
+    def home_slots(self, keys: np.ndarray) -> np.ndarray:
+        """Each int64 key's first slot (`find`'s hash, in numpy), as a new int64 array."""
+        return ((keys.view(np.uint64) * _MIX) % self.size_u64).view(np.int64)
+
     def slots(self, keys: np.ndarray) -> tuple[np.ndarray, bool]:
         """Each key's slot, or -1 where it is absent, and whether none is absent.
 
         The first probe is one numpy gather for all keys; the longer chains (a key whose
         first slot holds another key) are walked one by one.
         """
-        slots = ((keys.view(np.uint64) * _MIX) % self.size_u64).view(np.int64)
+        slots = self.home_slots(keys)
         found = self.key_view[slots]
         if found.tobytes() == keys.tobytes():  # every key at its first slot
             return slots, True
@@ -314,19 +317,14 @@ class StatusIndex:
 
         A remembered judgement is used without probing again; anything else is `check`.
         """
-        judged = self._judged.get(raw)
-        if judged is not None and judged[0] is self.tacs:
-            return judged[1]
-        return self.check(raw)
+        return self._remembered(raw, self.tacs) or self.check(raw)
 
     def check(self, raw: str) -> IndexAnswer:
         """The full answer for one raw IMEI/IMEISV input, with the grace deadline."""
         tacs = self.tacs
-        judged = self._judged.get(raw)
-        if judged is not None and judged[0] is tacs:
-            answer = judged[1]
-            if answer.imei is None or self._table.find(int(answer.imei)) < 0:
-                return answer  # still not in the index, and judged with today's TACs
+        answer = self._remembered(raw, tacs)
+        if answer is not None and (answer.imei is None or self._table.find(int(answer.imei)) < 0):
+            return answer  # still not in the index, and judged with today's TACs
         reading = read_imei(raw, self.rules.reserved_tac_prefixes)
         if reading.imei is None:
             return self._judge(
@@ -348,6 +346,11 @@ class StatusIndex:
         return self._judge(
             raw, tacs, IndexAnswer(reading.imei, ListName.UNKNOWN, None, Reason.NOT_SEEN)
         )
+
+    def _remembered(self, raw: str, tacs: frozenset[str] | None) -> IndexAnswer | None:
+        """The answer judged for `raw` with this TAC set, if it is remembered."""
+        judged = self._judged.get(raw)
+        return judged[1] if judged is not None and judged[0] is tacs else None
 
     def _judge(self, raw: str, tacs: frozenset[str] | None, answer: IndexAnswer) -> IndexAnswer:
         """Remember a rule-judged answer (a pure function of the input and the TAC set)."""
