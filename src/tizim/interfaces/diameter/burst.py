@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import numpy as np
 
@@ -46,6 +47,7 @@ MIN_BURST = 4  # fewer requests than this are cheaper one by one
 MAX_BURST = 512
 CACHED_RUNS = 32
 CACHED_ROWS = 128
+Run = TypeVar("Run", bytes, np.ndarray)
 _POWERS_15 = 10 ** np.arange(14, -1, -1, dtype=np.int64)
 _POWERS_14 = _POWERS_15[1:]
 _ZEROS_15 = 48 * int(_POWERS_15.sum())
@@ -214,26 +216,25 @@ class BurstAnswerer:
 
     def _expected_run(self, count: int) -> bytes:
         """The masked bytes a burst of `count` requests of this layout shows."""
-        expected = np.tile(self.expected, count).tobytes()
-        if count <= CACHED_ROWS:  # see `_answer_run`
-            if len(self.expected_runs) >= CACHED_RUNS:
-                self.expected_runs.clear()
-            self.expected_runs[count] = expected
-        return expected
+        return _kept(self.expected_runs, count, np.tile(self.expected, count).tobytes())
 
     def _answer_run(self, count: int) -> np.ndarray:
-        """`count` rows of the answer template, to fill in.
+        """`count` rows of the answer template, to fill in."""
+        return _kept(self.answer_runs, count, np.tile(self.template, (count, 1)))
 
-        Both runs are kept for the small counts a peer's window repeats (at most
-        `CACHED_RUNS` of them, up to `CACHED_ROWS` rows: ~1.3 MB per layout at worst, and a
-        connection holds a few layouts); larger bursts are rare enough to build theirs.
-        """
-        answers = np.tile(self.template, (count, 1))
-        if count <= CACHED_ROWS:
-            if len(self.answer_runs) >= CACHED_RUNS:
-                self.answer_runs.clear()
-            self.answer_runs[count] = answers
-        return answers
+
+def _kept(runs: dict[int, Run], count: int, run: Run) -> Run:
+    """`run`, kept in `runs` if `count` is one of the small counts a peer's window repeats.
+
+    At most `CACHED_RUNS` counts of up to `CACHED_ROWS` rows are kept (~1.3 MB per layout
+    at worst, and a connection holds a few layouts); larger bursts are rare enough to build
+    theirs each time.
+    """
+    if count <= CACHED_ROWS:
+        if len(runs) >= CACHED_RUNS:
+            runs.clear()
+        runs[count] = run
+    return run
 
 
 def answer_segments(segments: list[Segment]) -> None:
