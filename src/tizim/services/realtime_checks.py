@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from tizim.clock import Clock
 from tizim.domain.rules import Rules
+from tizim.domain.status import ListName
 from tizim.services.check_recorder import CheckRecorder, S13Block
 from tizim.services.index_follower import IndexFollower
 from tizim.services.status_index import (
@@ -39,6 +40,7 @@ from tizim.services.status_index import (
 log = logging.getLogger(__name__)
 
 N5G_CHANNEL = "n5g-eir"
+_LIST_CODES = {ListName(word): code for word, code in LIST_CODES.items()}
 
 
 @dataclass
@@ -202,15 +204,24 @@ class RealtimeChecks:
             users = None if imsis is None else imsis.copy()  # not a view of the received bytes
             self._s13_blocks((imeis, users, origin_realm, self._seconds()))
             return codes
-        recorded = codes >= 0
+        absent = np.flatnonzero(codes < 0)
+        texts = np.ascontiguousarray(imei_texts[absent])
         check = self.index.check_absent
-        for row in np.flatnonzero(~recorded).tolist():
-            answer = check(imei_texts[row].tobytes().decode("ascii"))
-            codes[row] = LIST_CODES[answer.list.value]
+        unreadable = []
+        raws = texts.view(f"V{texts.shape[1]}").ravel().tolist()  # one bytes per row
+        for row, text in zip(absent.tolist(), raws, strict=True):
+            answer = check(text.decode("ascii"))
+            codes[row] = _LIST_CODES[answer.list]
             # the IMEI it read is the row's key (read_imei and the burst agree on the check
             # digit), so it joins the block; unreadable text is no sighting
-            recorded[row] = answer.imei is not None
-        if recorded.any():
+            if answer.imei is None:
+                unreadable.append(row)
+        if not unreadable:
+            users = None if imsis is None else imsis.copy()
+            self._s13_blocks((imeis, users, origin_realm, self._seconds()))
+        elif len(unreadable) < len(codes):
+            recorded = np.ones(len(codes), bool)
+            recorded[unreadable] = False
             users = None if imsis is None else imsis[recorded]
             self._s13_blocks((imeis[recorded], users, origin_realm, self._seconds()))
         return codes
