@@ -20,7 +20,7 @@ from tizim.services.facts import record_sighting
 from tizim.services.orgs import Role, create_organisation
 from tizim.services.realtime_checks import OperatorDirectory, RealtimeChecks, operator_mcc_mncs
 from tizim.services.status_index import StatusIndex
-from tizim.storage.schema import imeis, sightings
+from tizim.storage.schema import imeis, sightings, status_changes
 
 ALMATY = ZoneInfo("Asia/Almaty")
 NEW = "356938035643809"
@@ -49,7 +49,11 @@ def test_first_check_of_an_unknown_imei_starts_its_grace_period(
     assert answer["grace_deadline"] == "2026-02-08T19:00:00+00:00"  # 30 days, Almaty midnight
     with registry.engine.connect() as conn:
         row = conn.execute(select(sightings)).one()
+        history = conn.execute(
+            select(status_changes.c.from_list, status_changes.c.to_list, status_changes.c.source)
+        ).all()
     assert (row.imei, row.operator, row.imsi) == (NEW, "TELE2", "401771234567890")
+    assert [tuple(change) for change in history] == [("unknown", "grey", "realtime-check:TELE2")]
 
 
 def test_repeated_checks_fold_into_one_sighting_with_first_and_last_time(

@@ -232,6 +232,52 @@ def test_grace_starts_at_the_first_sighting_on_any_operator(
     assert operators == ["BEELINE", "KCELL", "TELE2"]
 
 
+def test_an_earlier_sighting_of_a_known_imei_moves_its_list_with_history(
+    registry: Runtime, tmp_path: Path
+) -> None:
+    ingest(
+        registry,
+        write(tmp_path / "a.csv", f"2025-09-10T08:00:00,{GOOD},401011111111111,77051111111,4G"),
+        now="2025-10-01",
+    )
+    later = ingest(
+        registry,
+        write(tmp_path / "b.csv", f"2025-09-30T08:00:00,{GOOD},401011111111111,77051111111,4G"),
+        now="2025-10-01",
+    )
+    assert later.counts["imeis_seen_times_changed"] == 1
+    assert later.counts["list_changes"] == 0  # a later sighting moves no deadline
+    assert status_of(registry, GOOD)[3] == at("2025-10-10")
+    # An older dump shows the phone before: its grace ended on 5 October, before "now".
+    earlier = ingest(
+        registry,
+        write(tmp_path / "c.csv", f"2025-09-05T08:00:00,{GOOD},401022222222222,77012222222,4G"),
+        now="2025-10-08",
+    )
+    assert earlier.counts["list_changes"] == 1
+    listed, _, first_seen, deadline = status_of(registry, GOOD)
+    assert (listed, first_seen, deadline) == ("black", at("2025-09-05T08:00:00"), at("2025-10-05"))
+    with registry.engine.connect() as conn:
+        history = conn.execute(
+            select(
+                status_changes.c.from_list,
+                status_changes.c.to_list,
+                status_changes.c.source,
+                status_changes.c.changed_at,
+            )
+            .where(status_changes.c.imei == GOOD)
+            .order_by(status_changes.c.id)
+        ).all()
+    assert [tuple(row[:3]) for row in history] == [
+        ("unknown", "grey", "observations:KCELL"),
+        ("grey", "black", "observations:KCELL"),
+    ]
+    assert history[-1].changed_at == at("2025-10-08")
+    with registry.engine.connect() as conn:
+        since = conn.execute(select(imeis.c.list_since).where(imeis.c.imei == GOOD)).scalar_one()
+    assert since == at("2025-10-08")
+
+
 def test_each_new_imei_is_judged_by_the_authenticity_rules(
     registry: Runtime, tmp_path: Path
 ) -> None:

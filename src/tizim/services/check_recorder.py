@@ -273,9 +273,10 @@ def write_sightings(
         for observation in observations:
             stage.write(observation)
         stage.close_writer()
-        stage.merge(operator=operator, now=now, rules=rules, judge=judge)
-        changed += refresh_statuses(
-            conn, stage.changed_imeis(), now=now, rules=rules, source=f"{REFRESH_SOURCE}:{operator}"
+        source = f"{REFRESH_SOURCE}:{operator}"
+        counts = stage.merge(operator=operator, now=now, rules=rules, judge=judge, source=source)
+        changed += counts.get("list_changes", 0) + refresh_statuses(
+            conn, stage.changed_imeis(), now=now, rules=rules, source=source
         )
         stage.drop()
     return changed

@@ -64,6 +64,7 @@ class ObservationStage(Protocol):
         judge: Callable[[str], str | None],
         screen: ImeiScreen | None = None,
         clone_imsi_threshold: int = 0,
+        source: str | None = None,
     ) -> dict[str, int]: ...
     def changed_imeis(self) -> Any: ...
     def resighted_imeis(self) -> Any: ...
@@ -212,7 +213,9 @@ def _merge_or_refuse(
     report.counts["clones_suspected"] = detect_clones(
         conn, stage.resighted_imeis(), now=now, rules=rules, clone_rules=clone_rules
     )
-    report.counts["list_changes"] = refresh_statuses(
+    # The PostgreSQL merge refreshes the known IMEIs whose sighting times moved as it moves
+    # them; this refresh catches everything else (clone suspects, SQLite's merge).
+    report.counts["list_changes"] = report.counts.get("list_changes", 0) + refresh_statuses(
         conn, stage.changed_imeis(), now=now, rules=rules, source=f"observations:{operator}"
     )
     stage.drop()

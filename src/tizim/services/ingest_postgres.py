@@ -34,6 +34,7 @@ from tizim.domain.rules import Rules
 from tizim.services.imei_screen import WIDTH, ImeiScreen
 from tizim.services.observations import Observation
 from tizim.storage.bulk_status import insert_new_with_status
+from tizim.storage.refresh import widen_sightings_with_status
 from tizim.storage.schema import imeis
 from tizim.storage.types import UtcDateTime
 
@@ -119,11 +120,13 @@ class PostgresObservationStage:
         judge: Judge,
         screen: ImeiScreen | None = None,
         clone_imsi_threshold: int = 0,
+        source: str | None = None,
     ) -> dict[str, int]:
         """Fold the staged rows into `imeis` and `sightings`; returns counts for the report.
 
         `screen` passes most new IMEIs in bulk (the rest, or all without it, go to `judge`);
-        `clone_imsi_threshold` narrows the clone candidates (see `resighted_imeis`).
+        `clone_imsi_threshold` narrows the clone candidates (see `resighted_imeis`); `source`
+        names the history rows written (default `observations:<operator>`).
         """
         run = self.conn.execute
         # Grouping millions of staged rows in the default 4 MB spills to disk; this transaction
@@ -148,7 +151,7 @@ class PostgresObservationStage:
         run(text(f"ANALYZE {PER_IMEI}"))
         self._judge_new_imeis(judge, screen)
         in_file = int(run(text(f"SELECT count(*) FROM {PER_IMEI}")).scalar_one())
-        source = f"observations:{operator}"
+        source = source or f"observations:{operator}"
         # Plain INSERTs cost half of `ON CONFLICT` ones, and nobody else can hold rows for
         # IMEIs the registry has never met, except a concurrent load: then its unique
         # violation sends us to the conflict-proof statements.
@@ -165,24 +168,21 @@ class PostgresObservationStage:
             # Some "new" IMEIs came in meanwhile: every IMEI of the file gets the
             # LEAST/GREATEST update below, and every triplet the sightings upsert.
             lost_race = True
-        moved = run(
-            text(
-                f"""
-                WITH moved AS (
-                    UPDATE imeis AS i SET
-                        first_seen_at = LEAST(i.first_seen_at, o.first_seen_at),
-                        last_seen_at = GREATEST(i.last_seen_at, o.last_seen_at)
-                    FROM {PER_IMEI} AS o
-                    WHERE i.imei = o.imei AND (NOT o.new OR :lost_race)
-                      AND (i.first_seen_at IS NULL OR i.last_seen_at IS NULL
-                           OR o.first_seen_at < i.first_seen_at
-                           OR o.last_seen_at > i.last_seen_at)
-                    RETURNING i.imei
-                )
-                INSERT INTO {CHANGED} SELECT imei FROM moved
-                """
-            ).bindparams(lost_race=lost_race)
-        ).rowcount
+        moved, list_changes = widen_sightings_with_status(
+            self.conn,
+            table(
+                PER_IMEI,
+                column("imei"),
+                column("first_seen_at"),
+                column("last_seen_at"),
+                column("new", Boolean),
+            ),
+            only_known=not lost_race,
+            changed_into=table(CHANGED, column("imei")),
+            now=now,
+            rules=rules,
+            source=source,
+        )
         sighting_counts = run(
             text(
                 f"""
@@ -227,7 +227,8 @@ class PostgresObservationStage:
         return {
             "imeis_in_file": in_file,
             "imeis_new": new,
-            "imeis_seen_times_changed": int(moved),
+            "imeis_seen_times_changed": moved,
+            "list_changes": list_changes,  # of known IMEIs; the caller adds its refresh's
             "sightings_new": new_sightings + int(sighting_counts[0]),
             "sightings_extended": int(sighting_counts[1]),
         }

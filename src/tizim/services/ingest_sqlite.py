@@ -79,10 +79,11 @@ class SqliteObservationStage:
         judge: Callable[[str], str | None],
         screen: object = None,
         clone_imsi_threshold: int = 0,
+        source: str | None = None,
     ) -> dict[str, int]:
         """`judge` and `screen` are unused: rows were judged as they were read (see `_load`);
         every re-sighted IMEI is a clone candidate (`clone_imsi_threshold` is for PostgreSQL's
-        much larger files)."""
+        much larger files); `source` too: the caller's `refresh_statuses` writes the history."""
         run = self.conn.exec_driver_sql
         run(
             f"CREATE TEMPORARY TABLE {PER_IMEI} AS SELECT imei, max(invalid_reason)"
