@@ -188,6 +188,11 @@ def _probe_codes(
     return absent
 
 
+def warm_index_probe(keys: np.ndarray) -> np.ndarray:
+    """Compile (or load) `_probe_codes` by probing a tiny empty table: every key absent."""
+    return _Table(3).codes(keys, 0)[0]
+
+
 def clock_seconds(clock: Clock) -> Callable[[], float]:
     """The clock as a POSIX-seconds function; the system clock without building datetimes."""
     if type(clock) is SystemClock:

@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 from tests.interfaces.diameter.test_s13_layout import TEMPLATES
 from tizim.clock import FixedClock
 from tizim.domain.rules import Rules
+from tizim.interfaces.diameter import burst
 from tizim.interfaces.diameter.handler import Connection, Handler, resolve_all
 from tizim.interfaces.diameter.messages import Answers
 from tizim.interfaces.diameter.requests import scan_micr
 from tizim.services.check_recorder import CheckRecorder
 from tizim.services.realtime_checks import OperatorDirectory, RealtimeChecks
-from tizim.services.status_index import StatusIndex
+from tizim.services.status_index import StatusIndex, _probe_codes
 
 ALMATY = ZoneInfo("Asia/Almaty")
 NOW = datetime(2026, 3, 10, 12, tzinfo=ALMATY)
@@ -199,3 +200,14 @@ def test_connections_read_together_are_answered_as_each_alone(
         for key, times in run(stream, [], burst=False)[1].items():
             merged.setdefault(key, times)
     assert recorder._pending == merged
+
+
+def test_warm_up_compiles_the_kernels_for_received_and_gathered_rows() -> None:
+    """The server warms the kernels before listening: both kinds of rows a burst is read
+    from (a read-only view of received bytes, a new array gathered from several reads)
+    must be compiled, or a peer's first burst waits for the compiler."""
+    burst.warm_up()
+    row_types = {signature[0] for signature in burst._imei_keys.signatures}
+    assert {row_type.mutable for row_type in row_types} == {True, False}
+    assert {sig[0].mutable for sig in burst._fill_answers.signatures} == {True, False}
+    assert _probe_codes.signatures

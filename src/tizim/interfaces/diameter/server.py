@@ -17,7 +17,7 @@ import logging
 import threading
 from typing import Protocol
 
-from tizim.interfaces.diameter.burst import Segment
+from tizim.interfaces.diameter.burst import Segment, warm_up
 from tizim.interfaces.diameter.handler import (
     DEFAULT_MAX_LENGTH,
     Connection,
@@ -153,6 +153,8 @@ async def start_s13_server(
     `reuse_port=True` lets several worker processes share the port (SO_REUSEPORT), which is
     how to scale past one core: the per-check cost is Python bytecode, not I/O.
     """
+    if getattr(source, "equipment_codes", None) is not None:
+        warm_up()  # the burst kernels, compiled before the first peer's burst needs them
     handler = Handler(
         source.equipment_status,
         Answers(origin_host, origin_realm),
