@@ -204,22 +204,29 @@ def plain_copy(runtime: Runtime, dump: Path, *, keep: bool = False) -> float:
                 " (seen_at text, imei text, imsi text, msisdn text, rat text)"
             )
         )
+    seconds = timed_copy_in(
+        runtime, "COPY plain_copy FROM STDIN WITH (FORMAT csv, HEADER true)", dump
+    )
+    if not keep:
+        with runtime.transaction() as conn:
+            conn.execute(text("DROP TABLE plain_copy"))
+    return seconds
+
+
+def timed_copy_in(runtime: Runtime, statement: str, path: Path) -> float:
+    """Seconds to run `statement` (a COPY ... FROM STDIN) with `path`'s bytes, committed."""
     started = time.perf_counter()
     with runtime.transaction() as conn:
         raw = conn.connection.driver_connection
         assert raw is not None
         with (
             raw.cursor() as cursor,
-            cursor.copy("COPY plain_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
-            dump.open("rb") as source,
+            cursor.copy(statement) as copy,
+            path.open("rb") as source,
         ):
             for block in iter(lambda: source.read(1 << 20), b""):
                 copy.write(block)
-    seconds = time.perf_counter() - started
-    if not keep:
-        with runtime.transaction() as conn:
-            conn.execute(text("DROP TABLE plain_copy"))
-    return seconds
+    return time.perf_counter() - started
 
 
 # The rows any ingest must leave for a first load, whatever its design: one row per IMEI
@@ -279,20 +286,8 @@ def write_floor(runtime: Runtime, scratch: Path) -> tuple[float, float]:
     seconds = {}
     for name, path in exports.items():
         target = "floor_history (imei, to_list, reasons, source, changed_at)"
-        started = time.perf_counter()
-        with runtime.transaction() as conn:
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            with (
-                raw.cursor() as cursor,
-                cursor.copy(
-                    f"COPY {target if name == 'floor_history' else name} FROM STDIN"
-                ) as copy,
-                path.open("rb") as source,
-            ):
-                for block in iter(lambda: source.read(1 << 20), b""):
-                    copy.write(block)
-        seconds[name] = time.perf_counter() - started
+        statement = f"COPY {target if name == 'floor_history' else name} FROM STDIN"
+        seconds[name] = timed_copy_in(runtime, statement, path)
         path.unlink()
     with runtime.transaction() as conn:
         conn.execute(text("DROP TABLE " + ", ".join(FLOOR_TABLES)))
