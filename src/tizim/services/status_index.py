@@ -149,7 +149,7 @@ class _Table:
         return codes, absent == 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # holds the GIL: a burst is microseconds, a GIL hand-off costs more
 def _probe_codes(
     keys: np.ndarray,
     table_keys: np.ndarray,

@@ -268,7 +268,7 @@ def _first_true(flags: np.ndarray) -> int:
     return int(np.argmax(flags))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # holds the GIL: a burst is microseconds, a GIL hand-off costs more
 def _imei_keys(rows: np.ndarray, start: int, stop: int) -> np.ndarray:
     """The 15-digit IMEIs as int64 from the ASCII digits in `rows[:, start:stop]`: as given
     (15), or the first 14 digits and their Luhn check digit (14, 16); NOT_AN_IMEI where a
@@ -295,7 +295,7 @@ def _imei_keys(rows: np.ndarray, start: int, stop: int) -> np.ndarray:
     return keys
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)  # holds the GIL: a burst is microseconds, a GIL hand-off costs more
 def _fill_answers(
     rows: np.ndarray, answers: np.ndarray, codes: np.ndarray, spans: np.ndarray, unknown: np.ndarray
 ) -> int:
