@@ -93,6 +93,7 @@ def _rss_mb() -> float:
 def serve_s13_index(count: int, port: int, ready: Connection) -> None:
     """An S13 server process on `port` (0: any) with SO_REUSEPORT, so several can share it."""
     from tizim.interfaces.diameter import start_s13_server
+    from tizim.interfaces.diameter.server import freeze_startup_objects
     from tizim.services.check_recorder import CheckRecorder
     from tizim.services.realtime_checks import RealtimeChecks
 
@@ -113,6 +114,7 @@ def serve_s13_index(count: int, port: int, ready: Connection) -> None:
 
     async def main() -> None:
         server = await start_s13_server(checks, "127.0.0.1", port, reuse_port=True)
+        freeze_startup_objects()  # as `tizim serve` and its S13 workers do
         ready.send((server.sockets[0].getsockname()[1], facts))
         await server.serve_forever()
 
@@ -216,9 +218,13 @@ def start_server(target: Callable[..., None], args: tuple[object, ...]) -> tuple
 
 
 def measure_s13(name: str, port: int, opts: argparse.Namespace, pids: list[int]) -> Result:
-    asyncio.run(drive(port, opts.connections, opts.window, opts.warmup, opts.seconds))
+    asyncio.run(
+        drive(port, opts.connections, opts.window, opts.warmup, opts.seconds, opts.distinct)
+    )
     cpu = cpu_seconds(pids)
-    run = asyncio.run(drive(port, opts.connections, opts.window, opts.requests, opts.seconds))
+    run = asyncio.run(
+        drive(port, opts.connections, opts.window, opts.requests, opts.seconds, opts.distinct)
+    )
     cpu = cpu_seconds(pids) - cpu  # includes the client's connection setup: a few ms
     return _result(name, run.answered, run.seconds, run.latency_list(), cpu)
 
@@ -325,6 +331,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument(
         "--rounds", type=int, default=3, help="S13 and echo runs, alternated; medians shown"
+    )
+    parser.add_argument(
+        "--distinct",
+        type=int,
+        default=1000,
+        help="different MICRs the load cycles through (IMEIs and User-Names)",
     )
     parser.add_argument("--warmup", type=int, default=20_000)
     parser.add_argument("--http-connections", type=int, default=32)

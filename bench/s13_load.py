@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import itertools
 import multiprocessing
 import os
@@ -77,6 +78,7 @@ def serve_s13(source_factory: Callable[[], EquipmentStatusSource], ready: Connec
     asyncio.run(main())
 
 
+@functools.lru_cache(maxsize=2)
 def micr_templates(count: int) -> list[bytes]:
     """Encoded MICRs for random synthetic IMEIs (5 % not in the index); ids patched later."""
     rng = random.Random(7)
@@ -231,10 +233,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def drive(port: int, connections: int, window: int, total: int, seconds: float) -> Run:
-    """Load the server on `port`; `Run.seconds` is timed from the first request sent."""
+async def drive(
+    port: int, connections: int, window: int, total: int, seconds: float, distinct: int = 1000
+) -> Run:
+    """Load the server on `port` with `distinct` different MICRs, cycled; `Run.seconds` is
+    timed from the first request sent."""
     loop = asyncio.get_running_loop()
-    run = Run(micr_templates(1000), window, total, asyncio.Event())
+    run = Run(micr_templates(distinct), window, total, asyncio.Event())
     per_connection = -(-total // connections) + window
     clients = [LoadClient(run, n << 24, per_connection) for n in range(connections)]
     transports = []

@@ -24,9 +24,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from itertools import islice, repeat
+from itertools import islice
 from operator import itemgetter
 
 import numpy as np
@@ -183,8 +183,10 @@ class CheckRecorder:
         """Fold the S13 bursts: one first and one last time per IMEI-realm-IMSI.
 
         Hundreds of thousands of checks a second, so the fold is numpy's: blocks of one
-        realm and User-Name width are concatenated, their distinct (IMEI, User-Name) pairs
-        found by one sort, and only those pairs become strings (the realm an operator).
+        realm and User-Name width are concatenated and their distinct (IMEI, User-Name)
+        pairs found by one sort; the operator is resolved once per distinct IMSI prefix
+        (`s13_operator` reads no further than the MCC-MNC), and the pairs enter the pending
+        map in one `dict.update` unless one is already there (then one by one).
         """
         blocks = self.s13_blocks
         drained = list(islice(iter(blocks.popleft, None), len(blocks)))
@@ -192,18 +194,40 @@ class CheckRecorder:
         for block in drained:
             width = 0 if block[1] is None else block[1].shape[1]
             groups.setdefault((block[2], width), []).append(block)
-        resolve, pending = self.s13_operator, self._pending
+        pending = self._pending
         for (realm, width), group in groups.items():
-            for imei, imsi, first, last in _distinct_checks(group, width):
-                _fold(pending, (f"{imei:015d}", resolve(realm, imsi), imsi), first, last)
+            imeis, users, operators, firsts, lasts, alone = _distinct_checks(
+                group, width, realm, self.s13_operator
+            )
+            keys = list(zip([f"{imei:015d}" for imei in imeis], operators, users, strict=True))
+            times = list(map(list, zip(firsts, lasts, strict=True)))
+            shared = np.flatnonzero(~alone).tolist()  # runs of an IMEI seen with several IMSIs
+            if shared:
+                for row in shared:
+                    _fold(pending, keys[row], *times[row])
+                single = np.flatnonzero(alone).tolist()
+                keys, times = [keys[row] for row in single], [times[row] for row in single]
+            # the other pairs are distinct: one update, unless an earlier fold holds one
+            if pending.keys().isdisjoint(keys):
+                pending.update(zip(keys, times, strict=True))
+                continue
+            for key, (first, last) in zip(keys, times, strict=True):
+                _fold(pending, key, first, last)
 
 
-def _distinct_checks(blocks: list[S13Block], width: int) -> Iterator[tuple[int, str, float, float]]:
-    """(IMEI, User-Name, first time, last time) per run of one pair in blocks of one width.
+def _distinct_checks(
+    blocks: list[S13Block],
+    width: int,
+    realm: str | None,
+    resolve: Callable[[str | None, str], str],
+) -> tuple[list[int], list[str], list[str], list[float], list[float], np.ndarray]:
+    """IMEIs, User-Names, operators, first and last times of each run of one pair in blocks
+    of one realm and width, and per run whether it is its IMEI's only run.
 
     The checks are sorted by IMEI only (numpy's quicksort: the fastest of its sorts), so
     one pair may come out as more than one run when an IMEI was checked with several
-    User-Names; `_fold` merges those. User-Names compare as raw bytes (a void view).
+    User-Names (those runs are not alone; `_fold` merges them). User-Names compare as raw
+    bytes (a void view).
     """
     imeis = np.concatenate([block[0] for block in blocks])
     times = np.repeat([block[3] for block in blocks], [len(block[0]) for block in blocks])
@@ -212,20 +236,37 @@ def _distinct_checks(blocks: list[S13Block], width: int) -> Iterator[tuple[int, 
     starts = np.empty(len(imeis), bool)
     starts[0] = True
     np.not_equal(imeis[1:], imeis[:-1], out=starts[1:])
-    users: Iterable[str] = repeat("")
     if width:
-        rows = np.concatenate([block[1] for block in blocks if block[1] is not None])
-        names = rows.view(f"V{width}").ravel()[order]
+        rows = np.concatenate([block[1] for block in blocks if block[1] is not None])[order]
+        names = rows.view(f"V{width}").ravel()
         starts[1:] |= names[1:] != names[:-1]
     firsts = np.flatnonzero(starts)
+    count = len(firsts)
+    run_imeis = imeis[firsts]
+    alone = np.ones(count, bool)
+    repeated = np.flatnonzero(run_imeis[1:] == run_imeis[:-1])
+    alone[repeated] = alone[repeated + 1] = False
     if width:
-        users = (name.decode("ascii") for name in names[firsts].tolist())
-    yield from zip(
-        imeis[firsts].tolist(),
+        users = [name.decode("ascii") for name in names[firsts].tolist()]
+        # one resolution per distinct MCC-MNC prefix (`RealtimeChecks._s13_operator` keys
+        # its memo on the first six characters too)
+        prefix = min(width, 6)
+        prefixes, which = np.unique(
+            np.ascontiguousarray(rows[firsts, :prefix]).view(f"V{prefix}").ravel(),
+            return_inverse=True,
+        )
+        resolved = [resolve(realm, bytes(p).decode("ascii")) for p in prefixes.tolist()]
+        operators = [resolved[index] for index in which.ravel().tolist()]
+    else:
+        users = [""] * count
+        operators = [resolve(realm, "")] * count
+    return (
+        run_imeis.tolist(),
         users,
+        operators,
         np.minimum.reduceat(times, firsts).tolist(),
         np.maximum.reduceat(times, firsts).tolist(),
-        strict=False,
+        alone,
     )
 
 

@@ -153,6 +153,7 @@ async def _serve_both(
 ) -> None:
     host, http_port, s13_port = where
     from tizim.interfaces.diameter import start_s13_server
+    from tizim.interfaces.diameter.server import freeze_startup_objects
     from tizim.interfaces.http.app import create_app
 
     app = create_app(runtime, realtime=realtime)
@@ -167,6 +168,7 @@ async def _serve_both(
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, setattr, server, "should_exit", True)
     s13 = await start_s13_server(realtime, host, s13_port, *identity, reuse_port=reuse_port)
+    freeze_startup_objects()  # the index, the app and their imports are here for good
     http = asyncio.create_task(server.serve())
     while not server.started and not http.done():
         await asyncio.sleep(0.05)

@@ -77,11 +77,13 @@ def _worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)
     from tizim.config import Settings
+    from tizim.interfaces.diameter.server import freeze_startup_objects
     from tizim.runtime import Runtime
     from tizim.services.realtime_checks import RealtimeChecks
 
     runtime = Runtime(Settings())
     realtime = RealtimeChecks.start(runtime.engine, runtime.rules, realms=realms)
+    freeze_startup_objects()
     try:
         asyncio.run(_serve(realtime, host, port, origin_host, origin_realm, ready))
     except KeyboardInterrupt:
