@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import tizim
 from tizim.clock import Clock, SystemClock
 from tizim.interfaces.http import routes_batch_check, routes_imeis, routes_n5g
+from tizim.interfaces.http.api_docs import install_api_docs
 from tizim.interfaces.http.deps_realtime import stop_owned_realtime
 from tizim.interfaces.http.problems import install_problem_handlers
 from tizim.interfaces.http.routes_applications import router as applications_router
@@ -36,11 +37,14 @@ def create_app(
         title="tizim — national IMEI registry",
         version=tizim.__version__,
         description="White, grey and black lists of mobile equipment (Kazakhstan, 2025 rules).",
+        docs_url=None,  # served offline by install_api_docs
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.clock = clock or SystemClock()
     app.state.realtime = realtime
     install_problem_handlers(app)
+    install_api_docs(app)
     app.include_router(routes_imeis.router)
     app.include_router(applications_router)
     app.include_router(routes_n5g.router)
